@@ -1,0 +1,502 @@
+//! Civil date-times as logs write them (CLF, RFC 3164, RFC 3339) and their conversion to Unix time.
+
+use crate::ParseError;
+
+/// A civil date-time as written in a log; `year` None when the log omits it (RFC 3164), `offset_seconds` None when the log gives no zone.
+///
+/// Invariants when produced by this crate's parsers: `month` is 1-12, `day` is 1 to the
+/// length of that month (29 for February when the year is unknown), `hour` ≤ 23,
+/// `minute` ≤ 59, `second` ≤ 60 (a leap second), `nanos` < 1_000_000_000 and
+/// `offset_seconds`, when known, is within ±(23 h 59 min).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DateTime {
+    /// Proleptic Gregorian year, `None` when the log leaves it out.
+    pub year: Option<i32>,
+    /// Month, 1-12.
+    pub month: u8,
+    /// Day of the month, 1-31.
+    pub day: u8,
+    /// Hour, 0-23.
+    pub hour: u8,
+    /// Minute, 0-59.
+    pub minute: u8,
+    /// Second, 0-60 (60 only for a leap second).
+    pub second: u8,
+    /// Fraction of the second in nanoseconds (digits past the ninth are dropped).
+    pub nanos: u32,
+    /// Offset from UTC in seconds, east positive; `None` when the log gives no zone.
+    pub offset_seconds: Option<i32>,
+}
+
+impl DateTime {
+    /// Unix seconds when year and offset are known.
+    ///
+    /// A leap second (`second == 60`) counts as the first second of the next minute.
+    /// Never panics: the arithmetic is done in `i64`, which every `DateTime` fits.
+    pub fn unix_seconds(&self) -> Option<i64> {
+        let year = self.year?;
+        let offset = self.offset_seconds?;
+        let days = days_from_civil(year, self.month, self.day);
+        Some(
+            days * 86_400
+                + i64::from(self.hour) * 3_600
+                + i64::from(self.minute) * 60
+                + i64::from(self.second)
+                - i64::from(offset),
+        )
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+///
+/// Meant for `month` 1-12 and `day` 1-31; other values give a meaningless number but never panic.
+pub fn days_from_civil(year: i32, month: u8, day: u8) -> i64 {
+    let m = i64::from(month);
+    let d = i64::from(day);
+    let y = i64::from(year) - i64::from(m <= 2);
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400; // [0, 399]
+    let mp = (m + 9) % 12; // March = 0
+    let doy = (153 * mp + 2) / 5 + d - 1; // [0, 365]
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy; // [0, 146096]
+    era * 146_097 + doe - 719_468
+}
+
+/// Month number (1-12) of an English three-letter abbreviation, `"Jan"`..`"Dec"`, in any letter case.
+///
+/// `b` must be exactly three bytes.
+pub fn month_from_abbrev(b: &[u8]) -> Option<u8> {
+    let [a, b, c] = <[u8; 3]>::try_from(b).ok()?;
+    let key = [
+        a.to_ascii_lowercase(),
+        b.to_ascii_lowercase(),
+        c.to_ascii_lowercase(),
+    ];
+    Some(match &key {
+        b"jan" => 1,
+        b"feb" => 2,
+        b"mar" => 3,
+        b"apr" => 4,
+        b"may" => 5,
+        b"jun" => 6,
+        b"jul" => 7,
+        b"aug" => 8,
+        b"sep" => 9,
+        b"oct" => 10,
+        b"nov" => 11,
+        b"dec" => 12,
+        _ => return None,
+    })
+}
+
+/// Whether `year` is a Gregorian leap year.
+fn is_leap(year: i32) -> bool {
+    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+}
+
+/// Checks the ranges of the civil fields (see [`DateTime`]'s invariants).
+fn validate(dt: DateTime, at: usize) -> Result<DateTime, ParseError> {
+    if !(1..=12).contains(&dt.month) {
+        return Err(ParseError::new("month out of range", at));
+    }
+    let max_day = match dt.month {
+        2 => match dt.year {
+            Some(y) if !is_leap(y) => 28,
+            _ => 29,
+        },
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    if dt.day == 0 || dt.day > max_day {
+        return Err(ParseError::new("day out of range", at));
+    }
+    if dt.hour > 23 {
+        return Err(ParseError::new("hour out of range", at));
+    }
+    if dt.minute > 59 {
+        return Err(ParseError::new("minute out of range", at));
+    }
+    if dt.second > 60 {
+        return Err(ParseError::new("second out of range", at));
+    }
+    Ok(dt)
+}
+
+/// A forward-only cursor over bytes; every read is checked.
+struct Cursor<'a> {
+    b: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.pos).copied()
+    }
+
+    fn eat(&mut self, c: u8) -> bool {
+        if self.peek() == Some(c) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn expect(&mut self, c: u8, reason: &'static str) -> Result<(), ParseError> {
+        if self.eat(c) {
+            Ok(())
+        } else {
+            Err(ParseError::new(reason, self.pos))
+        }
+    }
+
+    /// Exactly `n` ASCII digits (n ≤ 4) as a number.
+    fn digits(&mut self, n: usize, reason: &'static str) -> Result<u32, ParseError> {
+        let mut v = 0u32;
+        for _ in 0..n {
+            match self.peek() {
+                Some(c @ b'0'..=b'9') => {
+                    v = v * 10 + u32::from(c - b'0');
+                    self.pos += 1;
+                }
+                _ => return Err(ParseError::new(reason, self.pos)),
+            }
+        }
+        Ok(v)
+    }
+
+    /// Two digits as a `u8`.
+    fn two(&mut self, reason: &'static str) -> Result<u8, ParseError> {
+        // Two digits are at most 99, which fits.
+        self.digits(2, reason).map(|v| v as u8)
+    }
+
+    fn take(&mut self, n: usize, reason: &'static str) -> Result<&'a [u8], ParseError> {
+        let end = self.pos.checked_add(n);
+        match end.and_then(|e| self.b.get(self.pos..e)) {
+            Some(s) => {
+                self.pos += n;
+                Ok(s)
+            }
+            None => Err(ParseError::new(reason, self.pos)),
+        }
+    }
+
+    /// Optional `.fraction` (one or more digits; digits past the ninth are ignored) in nanoseconds.
+    fn fraction(&mut self) -> Result<u32, ParseError> {
+        if !(self.peek() == Some(b'.') || self.peek() == Some(b',')) {
+            return Ok(0);
+        }
+        self.pos += 1;
+        let mut nanos = 0u32;
+        let mut n = 0usize;
+        while let Some(c @ b'0'..=b'9') = self.peek() {
+            if n < 9 {
+                nanos = nanos * 10 + u32::from(c - b'0');
+            }
+            n += 1;
+            self.pos += 1;
+        }
+        if n == 0 {
+            return Err(ParseError::new("expected fraction digits", self.pos));
+        }
+        let mut k = n;
+        while k < 9 {
+            nanos *= 10;
+            k += 1;
+        }
+        Ok(nanos)
+    }
+
+    /// `hh:mm:ss[.frac]`.
+    fn hms(&mut self) -> Result<(u8, u8, u8, u32), ParseError> {
+        let h = self.two("expected hour")?;
+        self.expect(b':', "expected ':' after hour")?;
+        let m = self.two("expected minute")?;
+        self.expect(b':', "expected ':' after minute")?;
+        let s = self.two("expected second")?;
+        let ns = self.fraction()?;
+        Ok((h, m, s, ns))
+    }
+}
+
+/// Parses an Apache/Nginx `%t` body `dd/Mon/yyyy:hh:mm:ss ±hhmm` (without the brackets).
+///
+/// Returns the date-time (year and offset always `Some`) and the number of bytes consumed.
+/// Error offsets are relative to `b`.
+pub fn parse_clf(b: &[u8]) -> Result<(DateTime, usize), ParseError> {
+    let mut c = Cursor { b, pos: 0 };
+    let day = c.two("expected day")?;
+    c.expect(b'/', "expected '/' after day")?;
+    let mon_at = c.pos;
+    let month = month_from_abbrev(c.take(3, "expected month")?)
+        .ok_or(ParseError::new("unknown month", mon_at))?;
+    c.expect(b'/', "expected '/' after month")?;
+    let year = c.digits(4, "expected year")? as i32;
+    c.expect(b':', "expected ':' after year")?;
+    let (hour, minute, second, nanos) = c.hms()?;
+    c.expect(b' ', "expected space before zone")?;
+    let sign = match c.peek() {
+        Some(b'+') => 1,
+        Some(b'-') => -1,
+        _ => return Err(ParseError::new("expected zone sign", c.pos)),
+    };
+    c.pos += 1;
+    let zone_at = c.pos;
+    let zh = c.digits(2, "expected zone hours")?;
+    c.eat(b':');
+    let zm = c.digits(2, "expected zone minutes")?;
+    if zh > 23 || zm > 59 {
+        return Err(ParseError::new("zone out of range", zone_at));
+    }
+    let dt = DateTime {
+        year: Some(year),
+        month,
+        day,
+        hour,
+        minute,
+        second,
+        nanos,
+        offset_seconds: Some(sign * (zh * 3600 + zm * 60) as i32),
+    };
+    Ok((validate(dt, 0)?, c.pos))
+}
+
+/// Parses an RFC 3339 / ISO 8601 stamp `yyyy-mm-ddThh:mm:ss[.frac](Z|±hh:mm)`.
+///
+/// A space or lower-case `t` is accepted for `T`, `z` for `Z`, and `±hhmm` for the
+/// offset. A missing zone gives `offset_seconds: None`. Returns the date-time and the
+/// number of bytes consumed; error offsets are relative to `b`.
+pub fn parse_rfc3339(b: &[u8]) -> Result<(DateTime, usize), ParseError> {
+    let mut c = Cursor { b, pos: 0 };
+    let year = c.digits(4, "expected year")? as i32;
+    c.expect(b'-', "expected '-' after year")?;
+    let month = c.two("expected month")?;
+    c.expect(b'-', "expected '-' after month")?;
+    let day = c.two("expected day")?;
+    if !(c.eat(b'T') || c.eat(b't') || c.eat(b' ')) {
+        return Err(ParseError::new("expected 'T'", c.pos));
+    }
+    let (hour, minute, second, nanos) = c.hms()?;
+    let offset_seconds = match c.peek() {
+        Some(b'Z' | b'z') => {
+            c.pos += 1;
+            Some(0)
+        }
+        Some(s @ (b'+' | b'-')) => {
+            c.pos += 1;
+            let zone_at = c.pos;
+            let zh = c.digits(2, "expected zone hours")?;
+            c.eat(b':');
+            let zm = c.digits(2, "expected zone minutes")?;
+            if zh > 23 || zm > 59 {
+                return Err(ParseError::new("zone out of range", zone_at));
+            }
+            let v = (zh * 3600 + zm * 60) as i32;
+            Some(if s == b'-' { -v } else { v })
+        }
+        _ => None,
+    };
+    let dt = DateTime {
+        year: Some(year),
+        month,
+        day,
+        hour,
+        minute,
+        second,
+        nanos,
+        offset_seconds,
+    };
+    Ok((validate(dt, 0)?, c.pos))
+}
+
+/// Parses an RFC 3164 stamp `Mmm dd hh:mm:ss[.frac]`.
+///
+/// The day may be space-padded (`Feb  1`), zero-padded (`Feb 01`) or a single digit
+/// (`Feb 1`). A year between day and time (`Feb  1 2026 21:54:44`, as Cisco writes)
+/// is accepted. Returns the date-time (`offset_seconds` always `None`; `year` only when
+/// written) and the number of bytes consumed; error offsets are relative to `b`.
+pub fn parse_rfc3164(b: &[u8]) -> Result<(DateTime, usize), ParseError> {
+    let mut c = Cursor { b, pos: 0 };
+    let month = month_from_abbrev(c.take(3, "expected month")?)
+        .ok_or(ParseError::new("unknown month", 0))?;
+    c.expect(b' ', "expected space after month")?;
+    c.eat(b' ');
+    let day_at = c.pos;
+    let d1 = c.digits(1, "expected day")?;
+    let day = match c.peek() {
+        Some(d @ b'0'..=b'9') => {
+            c.pos += 1;
+            d1 * 10 + u32::from(d - b'0')
+        }
+        _ => d1,
+    };
+    c.expect(b' ', "expected space after day")?;
+    // Optional year: four digits followed by a space.
+    let mut year = None;
+    if let Some(y) = b.get(c.pos..c.pos + 5) {
+        if y.get(..4).is_some_and(|d| d.iter().all(u8::is_ascii_digit)) && y.get(4) == Some(&b' ') {
+            year = Some(c.digits(4, "expected year")? as i32);
+            c.pos += 1;
+        }
+    }
+    let (hour, minute, second, nanos) = c.hms()?;
+    let dt = DateTime {
+        year,
+        month,
+        // At most two digits, so at most 99.
+        day: day as u8,
+        hour,
+        minute,
+        second,
+        nanos,
+        offset_seconds: None,
+    };
+    Ok((validate(dt, day_at)?, c.pos))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn civil_days() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+        assert_eq!(days_from_civil(1969, 12, 31), -1);
+        assert_eq!(days_from_civil(2024, 2, 29), 19_782);
+        assert_eq!(days_from_civil(-4713, 11, 24), -2_440_588);
+    }
+
+    #[test]
+    fn months() {
+        assert_eq!(month_from_abbrev(b"Jan"), Some(1));
+        assert_eq!(month_from_abbrev(b"DEC"), Some(12));
+        assert_eq!(month_from_abbrev(b"sep"), Some(9));
+        assert_eq!(month_from_abbrev(b"Sept"), None);
+        assert_eq!(month_from_abbrev(b"Ja"), None);
+        assert_eq!(month_from_abbrev(b"Foo"), None);
+    }
+
+    #[test]
+    fn clf() {
+        let (dt, n) = parse_clf(b"17/May/2015:10:05:03 +0000]").unwrap();
+        assert_eq!(n, 26);
+        assert_eq!(dt.unix_seconds(), Some(1_431_857_103));
+        let (dt, _) = parse_clf(b"26/Dec/2016:16:16:29 +0200").unwrap();
+        assert_eq!(dt.unix_seconds(), Some(1_482_761_789));
+        let (dt, _) = parse_clf(b"26/Dec/2016:16:16:29 -0530").unwrap();
+        assert_eq!(dt.offset_seconds, Some(-19_800));
+        assert!(parse_clf(b"32/Dec/2016:16:16:29 +0000").is_err());
+        assert!(parse_clf(b"29/Feb/2015:16:16:29 +0000").is_err());
+        assert!(parse_clf(b"29/Feb/2016:16:16:29 +0000").is_ok());
+        assert!(parse_clf(b"26/Dec/2016:24:16:29 +0000").is_err());
+        assert!(parse_clf(b"26/Dec/2016:23:60:29 +0000").is_err());
+        assert!(parse_clf(b"26/Dec/2016:23:59:60 +0000").is_ok());
+        assert!(parse_clf(b"26/Dec/2016:23:59:61 +0000").is_err());
+        assert!(parse_clf(b"26/Dec/2016:23:59:59 +2400").is_err());
+        assert!(parse_clf(b"26/Dex/2016:23:59:59 +0000").is_err());
+        assert!(parse_clf(b"26/Dec/2016:23:59:59").is_err());
+    }
+
+    #[test]
+    fn rfc3339() {
+        let (dt, n) = parse_rfc3339(b"2026-11-26T10:11:12.345678+01:00 x").unwrap();
+        assert_eq!(n, 32);
+        assert_eq!(dt.nanos, 345_678_000);
+        assert_eq!(dt.offset_seconds, Some(3600));
+        assert_eq!(dt.unix_seconds(), Some(1_795_684_272));
+        let (dt, _) = parse_rfc3339(b"2003-10-11T22:14:15.003Z").unwrap();
+        assert_eq!(dt.unix_seconds(), Some(1_065_910_455));
+        assert_eq!(dt.nanos, 3_000_000);
+        let (dt, _) = parse_rfc3339(b"2003-08-24T05:14:15.000003-07:00").unwrap();
+        assert_eq!(dt.nanos, 3_000);
+        assert_eq!(dt.offset_seconds, Some(-25_200));
+        let (dt, n) = parse_rfc3339(b"2003-08-24T05:14:15.1234567891").unwrap();
+        assert_eq!((dt.nanos, dt.offset_seconds, n), (123_456_789, None, 30));
+        assert!(parse_rfc3339(b"2003-13-24T05:14:15Z").is_err());
+        assert!(parse_rfc3339(b"2003-00-24T05:14:15Z").is_err());
+        assert!(parse_rfc3339(b"2003-04-31T05:14:15Z").is_err());
+        assert!(parse_rfc3339(b"2003-04-30T05:14:15.Z").is_err());
+        assert!(parse_rfc3339(b"2003-04-30").is_err());
+    }
+
+    #[test]
+    fn rfc3164() {
+        let (dt, n) = parse_rfc3164(b"Feb  1 21:54:44 host").unwrap();
+        assert_eq!(n, 15);
+        assert_eq!(
+            dt,
+            DateTime {
+                year: None,
+                month: 2,
+                day: 1,
+                hour: 21,
+                minute: 54,
+                second: 44,
+                nanos: 0,
+                offset_seconds: None
+            }
+        );
+        assert_eq!(dt.unix_seconds(), None);
+        let (dt, _) = parse_rfc3164(b"Feb 01 21:54:44.123456").unwrap();
+        assert_eq!((dt.day, dt.nanos), (1, 123_456_000));
+        let (dt, _) = parse_rfc3164(b"Feb 1 21:54:44").unwrap();
+        assert_eq!(dt.day, 1);
+        assert!(parse_rfc3164(b"Feb 29 2026 21:54:44 x").is_err());
+        let (dt, n) = parse_rfc3164(b"Feb 28 2026 21:54:44 x").unwrap();
+        assert_eq!((dt.year, n), (Some(2026), 20));
+        assert!(parse_rfc3164(b"Feb 30 21:54:44").is_err());
+        assert!(parse_rfc3164(b"Feb 29 21:54:44").is_ok());
+        assert!(parse_rfc3164(b"Feb  0 21:54:44").is_err());
+        assert!(parse_rfc3164(b"Feb 1 21:54").is_err());
+        assert!(parse_rfc3164(b"").is_err());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn never_panics(b in proptest::collection::vec(any::<u8>(), 0..40)) {
+            let _ = parse_clf(&b);
+            let _ = parse_rfc3339(&b);
+            let _ = parse_rfc3164(&b);
+            let _ = month_from_abbrev(&b);
+        }
+
+        #[test]
+        fn unix_seconds_never_panics(year in any::<i32>(), month in any::<u8>(), day in any::<u8>(),
+                                     hour in any::<u8>(), offset in any::<i32>()) {
+            let dt = DateTime { year: Some(year), month, day, hour, minute: 59, second: 60, nanos: 0, offset_seconds: Some(offset) };
+            let _ = dt.unix_seconds();
+        }
+
+        #[test]
+        fn clf_round_trips(days in 0i64..100_000, secs in 0u32..86_400) {
+            // Build a CLF stamp from a Unix time and read it back.
+            let (y, m, d) = civil_from_days(days);
+            let s = format!("{:02}/{}/{:04}:{:02}:{:02}:{:02} +0000", d, MONTHS[usize::from(m - 1)], y, secs / 3600, secs / 60 % 60, secs % 60);
+            let (dt, _) = parse_clf(s.as_bytes()).unwrap();
+            prop_assert_eq!(dt.unix_seconds(), Some(days * 86_400 + i64::from(secs)));
+        }
+    }
+
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+
+    /// Hinnant's inverse, for the round-trip property only.
+    fn civil_from_days(z: i64) -> (i64, u8, u8) {
+        let z = z + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let y = yoe + era * 400;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let d = (doy - (153 * mp + 2) / 5 + 1) as u8;
+        let m = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
+        (if m <= 2 { y + 1 } else { y }, m, d)
+    }
+}

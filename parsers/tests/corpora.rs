@@ -1,0 +1,198 @@
+//! Parse rates over the shared real-world corpora; each test skips (with a note) when its file is absent.
+
+use std::path::PathBuf;
+
+use logferry_parsers::{access, sshd, su, sudo, syslog};
+
+/// The corpora folder: `$LOGFERRY_CORPORA`, else `shared/corpora` beside the work tree, else `/work/shared/corpora`.
+fn corpora() -> Option<PathBuf> {
+    let candidates = [
+        std::env::var_os("LOGFERRY_CORPORA").map(PathBuf::from),
+        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpora")),
+        Some(PathBuf::from("/work/shared/corpora")),
+    ];
+    candidates.into_iter().flatten().find(|p| p.is_dir())
+}
+
+/// The lines of a corpus file, or `None` (after a note) when it is absent.
+fn lines(rel: &str) -> Option<Vec<Vec<u8>>> {
+    let Some(path) = corpora().map(|c| c.join(rel)).filter(|p| p.is_file()) else {
+        eprintln!("note: corpus {rel} absent, skipping");
+        return None;
+    };
+    let data = std::fs::read(&path).ok()?;
+    Some(
+        data.split(|&c| c == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(<[u8]>::to_vec)
+            .collect(),
+    )
+}
+
+fn rate(ok: usize, total: usize) -> f64 {
+    if total == 0 {
+        1.0
+    } else {
+        ok as f64 / total as f64
+    }
+}
+
+#[test]
+fn apache_combined_corpus() {
+    let Some(lines) = lines("elastic-examples/apache_logs.log") else {
+        return;
+    };
+    let mut ok = 0;
+    for l in &lines {
+        match access::parse(l) {
+            Ok(r) => {
+                assert!(r.time.unix_seconds().is_some());
+                ok += 1;
+            }
+            Err(e) => eprintln!("access: {e}: {}", String::from_utf8_lossy(l)),
+        }
+    }
+    let r = rate(ok, lines.len());
+    eprintln!("apache_logs.log: {ok}/{} = {:.4}%", lines.len(), r * 100.0);
+    assert!(r >= 0.999, "apache parse rate {r}");
+}
+
+#[test]
+fn lnav_access_logs() {
+    for f in [
+        "lnav-test-logs/logfile_access_log.0",
+        "lnav-test-logs/logfile_access_log.1",
+    ] {
+        let Some(lines) = lines(f) else { continue };
+        let ok = lines.iter().filter(|l| access::parse(l).is_ok()).count();
+        eprintln!("{f}: {ok}/{}", lines.len());
+        assert!(rate(ok, lines.len()) >= 0.99);
+    }
+}
+
+/// Share of lines that parse as RFC 3164 with a hostname and a program.
+fn syslog_rate(rel: &str) -> Option<f64> {
+    let lines = lines(rel)?;
+    let mut ok = 0;
+    for l in &lines {
+        match syslog::parse(l) {
+            Ok(r)
+                if r.protocol == syslog::Protocol::Rfc3164
+                    && r.hostname.is_some()
+                    && r.app_name.is_some() =>
+            {
+                ok += 1
+            }
+            other => eprintln!(
+                "syslog: {:?}: {}",
+                other.map(|r| (r.hostname.is_some(), r.app_name.is_some())),
+                String::from_utf8_lossy(l)
+            ),
+        }
+    }
+    let r = rate(ok, lines.len());
+    eprintln!("{rel}: {ok}/{} = {:.4}%", lines.len(), r * 100.0);
+    Some(r)
+}
+
+#[test]
+fn openssh_syslog_corpus() {
+    if let Some(r) = syslog_rate("loghub/OpenSSH/OpenSSH_2k.log") {
+        assert!(r >= 0.99, "rate {r}");
+    }
+}
+
+#[test]
+fn auth_log_syslog_corpus() {
+    if let Some(r) = syslog_rate("elastic-examples/auth.log") {
+        assert!(r >= 0.99, "rate {r}");
+    }
+}
+
+#[test]
+fn linux_syslog_corpus() {
+    if let Some(r) = syslog_rate("loghub/Linux/Linux_2k.log") {
+        assert!(r >= 0.95, "rate {r}");
+    }
+}
+
+/// Every sshd line of a known event shape is recognised.
+fn sshd_events(rel: &str) {
+    let Some(lines) = lines(rel) else { return };
+    let mut sshd_lines = 0;
+    let mut events = 0;
+    for l in &lines {
+        let Ok(r) = syslog::parse(l) else { continue };
+        if r.app_name != Some(b"sshd") {
+            continue;
+        }
+        sshd_lines += 1;
+        let ev = sshd::parse(r.message);
+        if ev.is_some() {
+            events += 1;
+        }
+        let m = r.message;
+        let must = [
+            &b"Accepted "[..],
+            b"Failed password",
+            b"Failed none",
+            b"Invalid user",
+            b"Connection closed by",
+            b"Received disconnect",
+            b"Disconnected from",
+            b"pam_unix(sshd:session)",
+            b"pam_unix(sshd:auth): authentication failure",
+            b"authentication failure;",
+            b"session opened",
+        ];
+        if must.iter().any(|p| m.starts_with(p)) {
+            assert!(
+                ev.is_some(),
+                "unrecognised sshd line: {}",
+                String::from_utf8_lossy(l)
+            );
+        }
+    }
+    eprintln!("{rel}: {events}/{sshd_lines} sshd messages recognised as events");
+}
+
+#[test]
+fn sshd_event_corpora() {
+    sshd_events("loghub/OpenSSH/OpenSSH_2k.log");
+    sshd_events("elastic-examples/auth.log");
+    sshd_events("loghub/Linux/Linux_2k.log");
+}
+
+#[test]
+fn sudo_su_corpus() {
+    let Some(lines) = lines("elastic-examples/auth.log") else {
+        return;
+    };
+    let (mut sudo_cmd, mut sudo_ok, mut su_lines, mut su_ok) = (0, 0, 0, 0);
+    for l in &lines {
+        let Ok(r) = syslog::parse(l) else { continue };
+        match r.app_name {
+            Some(b"sudo")
+                if r.message
+                    .windows(6)
+                    .any(|w| w == b"; TTY=" || w == b": TTY=") =>
+            {
+                sudo_cmd += 1;
+                if sudo::parse(r.message).is_some() {
+                    sudo_ok += 1;
+                }
+            }
+            Some(b"su") => {
+                su_lines += 1;
+                if su::parse(r.message).is_some() {
+                    su_ok += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    eprintln!(
+        "auth.log: sudo command lines {sudo_ok}/{sudo_cmd}, su lines recognised {su_ok}/{su_lines}"
+    );
+    assert_eq!(sudo_ok, sudo_cmd);
+}

@@ -1,0 +1,125 @@
+//! Batches on their way to the sinks, and the acknowledgement token they carry back.
+//!
+//! A source reads a chunk, the processing stage turns its records into one encoded buffer per wire
+//! format, and every sink that takes the source receives an [`EncodedBatch`] sharing a single
+//! [`AckToken`]. When the last of those sinks calls [`EncodedBatch::ack`], the token hands the batch's
+//! [`Receipt`] to whoever waits for it (the checkpoint store for file sources). A batch that is dropped
+//! without being acknowledged reports nothing: its source position never advances, so after a restart
+//! it is read again (a duplicate, never a loss).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::checkpoint::FileRange;
+
+/// What a fully acknowledged batch proves was delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivered {
+    /// Bytes `range.start..range.end` of one file have reached every sink.
+    File(FileRange),
+}
+
+/// A delivery report waiting to be sent once every sink has acknowledged.
+#[derive(Debug)]
+pub struct Receipt {
+    pub delivered: Delivered,
+    pub to: UnboundedSender<Delivered>,
+}
+
+/// The acknowledgement shared by every copy of one batch.
+///
+/// Invariant: created with the number of sinks that will receive the batch; each of them calls
+/// [`AckToken::ack`] exactly once, after the batch is delivered by that sink's own definition.
+#[derive(Debug, Clone)]
+pub struct AckToken(Arc<AckState>);
+
+#[derive(Debug)]
+struct AckState {
+    remaining: AtomicUsize,
+    receipt: Mutex<Option<Receipt>>,
+}
+
+impl AckToken {
+    /// A token that reports `receipt` after `sinks` acknowledgements.
+    pub fn new(sinks: usize, receipt: Option<Receipt>) -> Self {
+        AckToken(Arc::new(AckState {
+            remaining: AtomicUsize::new(sinks),
+            receipt: Mutex::new(receipt),
+        }))
+    }
+
+    /// Records one sink's acknowledgement; the last one sends the receipt.
+    pub fn ack(&self) {
+        if self.0.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let receipt = match self.0.receipt.lock() {
+                Ok(mut guard) => guard.take(),
+                Err(poisoned) => poisoned.into_inner().take(),
+            };
+            if let Some(receipt) = receipt {
+                // The receiver is gone only during shutdown, after the last checkpoint was written;
+                // the batch is then simply read again on the next start.
+                let _ = receipt.to.send(receipt.delivered);
+            }
+        }
+    }
+}
+
+/// Encoded, framed events ready to be written to one kind of sink.
+///
+/// Invariant: `bytes` holds exactly `events` complete frames (each event's envelope, payload and
+/// framing), so a sink may write it as is, and write it again after a reconnect.
+#[derive(Debug)]
+pub struct EncodedBatch {
+    pub bytes: Bytes,
+    pub events: usize,
+    pub ack: AckToken,
+}
+
+impl EncodedBatch {
+    /// Acknowledges this copy of the batch; see [`AckToken::ack`].
+    pub fn ack(&self) {
+        self.ack.ack();
+    }
+}
+
+/// The sending half of a sink's input: bounded, so a slow sink stops the sources that feed it.
+pub type BatchSender = tokio::sync::mpsc::Sender<Arc<EncodedBatch>>;
+/// The receiving half of a sink's input.
+pub type BatchReceiver = tokio::sync::mpsc::Receiver<Arc<EncodedBatch>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkpoint::{FileId, FileRange};
+
+    fn receipt() -> (Receipt, tokio::sync::mpsc::UnboundedReceiver<Delivered>) {
+        let (to, rx) = tokio::sync::mpsc::unbounded_channel();
+        let delivered = Delivered::File(FileRange {
+            file: FileId { dev: 1, ino: 2, fingerprint: 3 },
+            epoch: 0,
+            start: 0,
+            end: 10,
+        });
+        (Receipt { delivered, to }, rx)
+    }
+
+    #[test]
+    fn reports_only_after_the_last_sink() {
+        let (receipt, mut rx) = receipt();
+        let token = AckToken::new(2, Some(receipt));
+        token.ack();
+        assert!(rx.try_recv().is_err());
+        token.clone().ack();
+        assert!(rx.try_recv().is_ok());
+    }
+
+    #[test]
+    fn dropped_without_ack_reports_nothing() {
+        let (receipt, mut rx) = receipt();
+        drop(AckToken::new(1, Some(receipt)));
+        assert!(rx.try_recv().is_err());
+    }
+}

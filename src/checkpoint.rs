@@ -1,0 +1,246 @@
+//! The checkpoint store: how far each file has been delivered, persisted across restarts.
+//!
+//! Offsets only move over acknowledged data: sinks acknowledge batches ([`crate::batch`]), each batch
+//! covers a byte range of one file, and a file's offset advances to the end of the longest contiguous
+//! acknowledged prefix. Acknowledgements may arrive out of order; ranges past a gap wait in `pending`.
+//!
+//! Persistence: `checkpoints.json` in the data directory, versioned, written to a temporary file,
+//! fsynced, renamed over the old one, and the directory fsynced. A crash at any point leaves either the
+//! old or the new file whole. What a crash costs: the events acknowledged since the last write (at most
+//! one persist interval) are read and sent again after the restart; nothing is skipped, because an
+//! offset never covers data that was not acknowledged.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+/// The version of the state file this code writes and reads.
+const STATE_VERSION: u32 = 1;
+const STATE_FILE: &str = "checkpoints.json";
+
+/// A file's identity: device and inode, confirmed by a checksum of its first line, so that a reused
+/// inode is a new file and a renamed file is the same one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct FileId {
+    pub dev: u64,
+    pub ino: u64,
+    pub fingerprint: u64,
+}
+
+/// Bytes `start..end` of one reading of a file; `epoch` counts the times this process started the file
+/// again from 0 (after a truncation), so late acknowledgements of the old content are ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileRange {
+    pub file: FileId,
+    pub epoch: u32,
+    pub start: u64,
+    pub end: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StateFile {
+    version: u32,
+    files: Vec<FileEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct FileEntry {
+    #[serde(flatten)]
+    id: FileId,
+    offset: u64,
+    /// Where the file was last seen: for operators reading the state, not for identity.
+    path: String,
+}
+
+#[derive(Debug)]
+struct FileState {
+    offset: u64,
+    epoch: u32,
+    path: String,
+    /// Acknowledged ranges beyond a gap: start → end.
+    pending: BTreeMap<u64, u64>,
+}
+
+/// Delivered offsets of every known file. The only writer of the state file.
+#[derive(Debug)]
+pub struct Checkpoints {
+    path: PathBuf,
+    files: BTreeMap<FileId, FileState>,
+    dirty: bool,
+}
+
+impl Checkpoints {
+    /// Loads the state from `data_dir` (creating the directory); a missing file is an empty store.
+    ///
+    /// A state file that cannot be read as this version is an error: guessing would risk skipping
+    /// data. The operator moves it aside to start over (files are then read per `read_from`).
+    pub fn load(data_dir: &Path) -> anyhow::Result<Self> {
+        fs::create_dir_all(data_dir)
+            .with_context(|| format!("creating data_dir {}", data_dir.display()))?;
+        let path = data_dir.join(STATE_FILE);
+        let mut files = BTreeMap::new();
+        match fs::read(&path) {
+            Ok(bytes) => {
+                let state: StateFile = serde_json::from_slice(&bytes).with_context(|| {
+                    format!("{} is not a checkpoint file; move it aside to start over", path.display())
+                })?;
+                anyhow::ensure!(
+                    state.version == STATE_VERSION,
+                    "{} has version {}, this logferry reads version {STATE_VERSION}",
+                    path.display(),
+                    state.version
+                );
+                for entry in state.files {
+                    let state = FileState {
+                        offset: entry.offset,
+                        epoch: 0,
+                        path: entry.path,
+                        pending: BTreeMap::new(),
+                    };
+                    files.insert(entry.id, state);
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        }
+        Ok(Checkpoints { path, files, dirty: false })
+    }
+
+    /// The delivered offset of `file`, if it has a checkpoint.
+    pub fn offset(&self, file: &FileId) -> Option<u64> {
+        self.files.get(file).map(|f| f.offset)
+    }
+
+    /// Starts tracking `file` (read from `path`) at `offset`, in `epoch`. Checkpoints of an earlier
+    /// file on the same device and inode (a reused inode) are dropped.
+    pub fn track(&mut self, file: FileId, path: &str, offset: u64, epoch: u32) {
+        self.files
+            .retain(|id, _| id == &file || !(id.dev == file.dev && id.ino == file.ino));
+        let state = self.files.entry(file).or_insert_with(|| FileState {
+            offset,
+            epoch,
+            path: path.to_string(),
+            pending: BTreeMap::new(),
+        });
+        state.offset = offset;
+        state.epoch = epoch;
+        state.path = path.to_string();
+        state.pending.clear();
+        self.dirty = true;
+    }
+
+    /// Records that `range` reached every sink.
+    pub fn delivered(&mut self, range: FileRange) {
+        let Some(state) = self.files.get_mut(&range.file) else { return };
+        if range.epoch != state.epoch || range.end <= state.offset {
+            return;
+        }
+        if range.start > state.offset {
+            state.pending.insert(range.start, range.end);
+            return;
+        }
+        state.offset = range.end;
+        while let Some(end) = state.pending.remove(&state.offset) {
+            state.offset = end;
+        }
+        self.dirty = true;
+    }
+
+    /// Writes the state if it changed since the last write.
+    pub fn persist(&mut self) -> anyhow::Result<()> {
+        if !self.dirty {
+            return Ok(());
+        }
+        let state = StateFile {
+            version: STATE_VERSION,
+            files: self
+                .files
+                .iter()
+                .map(|(id, f)| FileEntry { id: *id, offset: f.offset, path: f.path.clone() })
+                .collect(),
+        };
+        let bytes = serde_json::to_vec_pretty(&state).context("encoding checkpoints")?;
+        write_atomically(&self.path, &bytes)?;
+        self.dirty = false;
+        Ok(())
+    }
+}
+
+/// Replaces `path` with `bytes` so that a crash leaves either the old or the new content.
+fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let tmp = path.with_extension("json.tmp");
+    let mut file = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    file.write_all(bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    file.sync_all().with_context(|| format!("syncing {}", tmp.display()))?;
+    drop(file);
+    fs::rename(&tmp, path).with_context(|| format!("renaming {} into place", tmp.display()))?;
+    if let Some(dir) = path.parent() {
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .with_context(|| format!("syncing directory {}", dir.display()))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const F: FileId = FileId { dev: 1, ino: 7, fingerprint: 99 };
+
+    fn range(start: u64, end: u64) -> FileRange {
+        FileRange { file: F, epoch: 0, start, end }
+    }
+
+    #[test]
+    fn advances_over_the_contiguous_prefix_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = Checkpoints::load(dir.path()).unwrap();
+        c.track(F, "/x", 0, 0);
+        c.delivered(range(10, 20));
+        assert_eq!(c.offset(&F), Some(0), "gap before 10");
+        c.delivered(range(0, 10));
+        assert_eq!(c.offset(&F), Some(20));
+        c.delivered(range(30, 40));
+        c.delivered(range(20, 30));
+        assert_eq!(c.offset(&F), Some(40));
+    }
+
+    #[test]
+    fn old_epoch_is_ignored_after_truncation() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = Checkpoints::load(dir.path()).unwrap();
+        c.track(F, "/x", 0, 0);
+        c.track(F, "/x", 0, 1);
+        c.delivered(range(0, 100));
+        assert_eq!(c.offset(&F), Some(0));
+    }
+
+    #[test]
+    fn survives_a_restart_and_drops_reused_inodes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = Checkpoints::load(dir.path()).unwrap();
+        c.track(F, "/x", 0, 0);
+        c.delivered(range(0, 55));
+        c.persist().unwrap();
+        let mut c = Checkpoints::load(dir.path()).unwrap();
+        assert_eq!(c.offset(&F), Some(55));
+        let reused = FileId { fingerprint: 1, ..F };
+        c.track(reused, "/x", 0, 0);
+        assert_eq!(c.offset(&F), None);
+        assert_eq!(c.offset(&reused), Some(0));
+    }
+
+    #[test]
+    fn refuses_a_foreign_state_file() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(STATE_FILE), b"{\"version\":9,\"files\":[]}").unwrap();
+        assert!(Checkpoints::load(dir.path()).is_err());
+        fs::write(dir.path().join(STATE_FILE), b"garbage").unwrap();
+        assert!(Checkpoints::load(dir.path()).is_err());
+    }
+}

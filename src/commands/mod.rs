@@ -1,0 +1,4 @@
+//! The subcommands besides `run`: each takes its parsed arguments and does one job.
+
+pub mod normalise;
+pub mod validate;

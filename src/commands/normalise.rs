@@ -1,0 +1,60 @@
+//! `logferry normalise`: show what the agent would send for some records, one event per line.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use crate::config::{Encoding, Framing, SourceSettings, WireFormat};
+use crate::encode::write_event;
+use crate::event::{Event, EventTime};
+use crate::normalise::{Normaliser, RecordContext};
+use crate::records::{trim_cr, Lines};
+
+/// What `logferry normalise` was asked to do.
+#[derive(Debug, Clone)]
+pub struct NormaliseRequest {
+    pub settings: SourceSettings,
+    /// The reading time; `None` is the real clock.
+    pub now: Option<EventTime>,
+    /// Records to read; `None` is stdin.
+    pub input: Option<PathBuf>,
+    pub encoding: Encoding,
+    /// Wrap each event in the RFC 5424 header, as a syslog sink sends it.
+    pub rfc5424: bool,
+}
+
+/// Reads every record of the input and writes one encoded event per line to `out`.
+pub fn normalise(request: &NormaliseRequest, out: &mut impl Write) -> anyhow::Result<()> {
+    let normaliser = Normaliser::new(&request.settings)?;
+    let mut data = Vec::new();
+    match &request.input {
+        Some(path) => {
+            data = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        }
+        None => {
+            std::io::stdin().read_to_end(&mut data).context("reading stdin")?;
+        }
+    }
+    let path = request.input.as_ref().map_or_else(|| "-".to_string(), |p| p.display().to_string());
+    let source_name = normaliser.source_name(&path);
+    let now = request.now.unwrap_or_else(crate::normalise::time::event_time_now);
+    let format = WireFormat {
+        encoding: request.encoding,
+        rfc5424: request.rfc5424,
+        framing: Framing::Lf,
+        include_msg: true,
+    };
+    let mut event = Event::new(normaliser.device_name(), source_name);
+    let (mut buffer, mut scratch) = (Vec::new(), Vec::new());
+    let lines = Lines::new(&data);
+    let last = Some(trim_cr(lines.rest())).filter(|l| !l.is_empty());
+    for record in lines.chain(last) {
+        event.reset(source_name);
+        let ctx = RecordContext { source_name, now, truncated: false };
+        normaliser.normalise(record, &ctx, &mut event);
+        write_event(&event, format, &mut buffer, &mut scratch);
+    }
+    out.write_all(&buffer).context("writing the events")?;
+    out.flush().context("writing the events")
+}

@@ -1,0 +1,20 @@
+//! logferry: a log agent that tails files, normalises every record to the LogPoint taxonomy and ships
+//! it over syslog/TLS with backpressure, moving file checkpoints only over delivered data.
+//!
+//! Data flows one way, source → parse → normalise → encode → sink, in batches over bounded channels
+//! ([`batch`]); acknowledgements flow back to the [`checkpoint`] store. `docs/ARCHITECTURE.md` tells the
+//! whole story.
+
+pub mod batch;
+pub mod checkpoint;
+pub mod config;
+pub mod sinks;
+pub mod commands;
+pub mod encode;
+pub mod event;
+pub mod normalise;
+pub mod records;
+pub mod telemetry;
+pub mod pipeline;
+pub mod process;
+pub mod sources;

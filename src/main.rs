@@ -1,0 +1,129 @@
+//! The `logferry` command line: parses arguments and hands each command to the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use logferry::commands::normalise::{normalise, NormaliseRequest};
+use logferry::commands::validate::validate;
+use logferry::config::{self, Encoding, Format, SourceSettings};
+
+#[derive(Parser)]
+#[command(name = "logferry", version, about = "Collects logs, normalises them to the LogPoint taxonomy and ships them over syslog/TLS")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the agent (without --config: the embedded demo configuration, sample logs to stdout).
+    Run {
+        /// The configuration file.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Check a configuration file; prints each problem with file, line and column.
+    Validate {
+        /// The configuration file.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Print the normalised event of every record in FILE (or stdin), one per line.
+    Normalise(NormaliseArgs),
+}
+
+#[derive(Args)]
+struct NormaliseArgs {
+    /// The source format.
+    #[arg(long)]
+    format: Format,
+    /// IANA timezone for times without an offset (default: the host's).
+    #[arg(long)]
+    timezone: Option<String>,
+    /// device_name of the events (default: the host name).
+    #[arg(long)]
+    device_name: Option<String>,
+    /// source_name of the events (default: FILE, or "-" for stdin).
+    #[arg(long)]
+    source_name: Option<String>,
+    /// The reading time, RFC 3339 (default: now).
+    #[arg(long)]
+    now: Option<String>,
+    /// Site key file for CPR pseudonymisation (without it: CPR:REDACTED).
+    #[arg(long)]
+    cpr_key_file: Option<PathBuf>,
+    /// Leave CPR numbers as they are.
+    #[arg(long)]
+    no_redact_cpr: bool,
+    /// Payload encoding.
+    #[arg(long, value_enum, default_value_t = EncodingArg::Json)]
+    encoding: EncodingArg,
+    /// Wrap each event in the RFC 5424 header a syslog sink sends.
+    #[arg(long)]
+    rfc5424: bool,
+    /// The records to read (default: stdin).
+    file: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum EncodingArg {
+    Json,
+    Kv,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run { config } => run(config),
+        Command::Validate { config } => {
+            return if validate(&config) { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+        }
+        Command::Normalise(args) => normalise_command(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("logferry: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(path: Option<PathBuf>) -> anyhow::Result<()> {
+    logferry::telemetry::init();
+    let config = match &path {
+        Some(path) => config::load_file(path)?,
+        None => config::parse(config::EMBEDDED_DEFAULT, "<embedded default>")?,
+    };
+    logferry::pipeline::run(config)
+}
+
+fn normalise_command(args: NormaliseArgs) -> anyhow::Result<()> {
+    let now = match &args.now {
+        Some(text) => Some(
+            logferry::normalise::time::parse_rfc3339(text)
+                .with_context(|| format!("--now {text:?} is not an RFC 3339 time"))?,
+        ),
+        None => None,
+    };
+    let request = NormaliseRequest {
+        settings: SourceSettings {
+            format: args.format,
+            timezone: args.timezone,
+            device_name: args.device_name,
+            source_name: args.source_name,
+            cpr_key_file: args.cpr_key_file,
+            redact_cpr: !args.no_redact_cpr,
+        },
+        now,
+        input: args.file,
+        encoding: match args.encoding {
+            EncodingArg::Json => Encoding::Json,
+            EncodingArg::Kv => Encoding::Kv,
+        },
+        rfc5424: args.rfc5424,
+    };
+    normalise(&request, &mut std::io::stdout().lock())
+}

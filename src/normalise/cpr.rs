@@ -1,0 +1,167 @@
+//! CPR pseudonymisation: Danish personal numbers become `CPR:` + a keyed hash before anything leaves.
+//!
+//! A CPR number is `DDMMYY-SSSS` or `DDMMYYSSSS` with day 01–31 and month 01–12, not part of a longer
+//! run of digits. With a site key it becomes `CPR:` and the first 12 hex digits of
+//! HMAC-SHA256(key, the ten digits), so one person can be followed across events; without a key it
+//! becomes `CPR:REDACTED`.
+
+use std::borrow::Cow;
+use std::fmt::Write;
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::event::{Event, Value};
+
+/// Replaces CPR numbers in strings.
+#[derive(Clone)]
+pub struct CprRedactor {
+    mac: Option<Hmac<Sha256>>,
+}
+
+impl std::fmt::Debug for CprRedactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CprRedactor").field("keyed", &self.mac.is_some()).finish()
+    }
+}
+
+impl CprRedactor {
+    /// Pseudonymises with HMAC-SHA256 under `key`.
+    pub fn with_key(key: &[u8]) -> Self {
+        // HMAC takes keys of any length; new_from_slice cannot fail for it.
+        CprRedactor { mac: Hmac::<Sha256>::new_from_slice(key).ok() }
+    }
+
+    /// Replaces every CPR number with `CPR:REDACTED`.
+    pub fn without_key() -> Self {
+        CprRedactor { mac: None }
+    }
+
+    /// Redacts `msg` and every string field of `event`; true if anything was replaced.
+    pub fn redact_event(&self, event: &mut Event<'_>) -> bool {
+        let mut any = self.redact_cow(&mut event.msg);
+        for field in &mut event.fields {
+            if let Value::Str(s) = &mut field.value {
+                any |= self.redact_cow(s);
+            }
+        }
+        any
+    }
+
+    fn redact_cow(&self, text: &mut Cow<'_, str>) -> bool {
+        match self.redact(text) {
+            Some(replaced) => {
+                *text = Cow::Owned(replaced);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// `text` with every CPR number replaced, or `None` when it holds none.
+    pub fn redact(&self, text: &str) -> Option<String> {
+        let bytes = text.as_bytes();
+        let mut out: Option<String> = None;
+        let mut copied = 0;
+        let mut i = 0;
+        while i < bytes.len() {
+            if !bytes[i].is_ascii_digit() {
+                i += 1;
+                continue;
+            }
+            let run_end = i + bytes[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+            if let Some((end, digits)) = cpr_at(bytes, i, run_end) {
+                let out = out.get_or_insert_with(|| String::with_capacity(text.len() + 8));
+                out.push_str(&text[copied..i]);
+                self.write_pseudonym(&digits, out);
+                copied = end;
+                i = end;
+            } else {
+                i = run_end;
+            }
+        }
+        out.map(|mut out| {
+            out.push_str(&text[copied..]);
+            out
+        })
+    }
+
+    fn write_pseudonym(&self, digits: &[u8; 10], out: &mut String) {
+        out.push_str("CPR:");
+        match &self.mac {
+            Some(mac) => {
+                let mut mac = mac.clone();
+                mac.update(digits);
+                for byte in &mac.finalize().into_bytes()[..6] {
+                    let _ = write!(out, "{byte:02x}");
+                }
+            }
+            None => out.push_str("REDACTED"),
+        }
+    }
+}
+
+/// A CPR number starting at `start`, where the digit run is `start..run_end`: its end and ten digits.
+fn cpr_at(bytes: &[u8], start: usize, run_end: usize) -> Option<(usize, [u8; 10])> {
+    let mut digits = [0u8; 10];
+    let end = match run_end - start {
+        10 => {
+            digits.copy_from_slice(&bytes[start..run_end]);
+            run_end
+        }
+        6 if bytes.get(run_end) == Some(&b'-') => {
+            let serial = bytes.get(run_end + 1..run_end + 5)?;
+            let after = bytes.get(run_end + 5);
+            if !serial.iter().all(u8::is_ascii_digit) || after.is_some_and(u8::is_ascii_digit) {
+                return None;
+            }
+            digits[..6].copy_from_slice(&bytes[start..run_end]);
+            digits[6..].copy_from_slice(serial);
+            run_end + 5
+        }
+        _ => return None,
+    };
+    let day = (digits[0] - b'0') * 10 + (digits[1] - b'0');
+    let month = (digits[2] - b'0') * 10 + (digits[3] - b'0');
+    ((1..=31).contains(&day) && (1..=12).contains(&month)).then_some((end, digits))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keyed() -> CprRedactor {
+        CprRedactor::with_key(b"golden-test-key")
+    }
+
+    #[test]
+    fn both_forms_are_pseudonymised_with_the_key() {
+        let r = keyed();
+        assert_eq!(r.redact("cpr=010190-1234&x=2").unwrap(), "cpr=CPR:cbaaeb5e37e1&x=2");
+        assert_eq!(r.redact("borger 2404851234 afvist").unwrap(), "borger CPR:15ba49e3ce95 afvist");
+    }
+
+    #[test]
+    fn the_same_person_gets_the_same_pseudonym() {
+        let r = keyed();
+        assert_eq!(r.redact("0101901234").unwrap(), r.redact("010190-1234").unwrap());
+    }
+
+    #[test]
+    fn not_a_cpr() {
+        let r = keyed();
+        assert_eq!(r.redact("order 12345678901 shipped"), None, "11 digits");
+        assert_eq!(r.redact("id 3201901234"), None, "day 32");
+        assert_eq!(r.redact("id 0113901234"), None, "month 13");
+        assert_eq!(r.redact("010190-12345"), None, "serial too long");
+        assert_eq!(r.redact("9010190-1234"), None, "embedded");
+        assert_eq!(r.redact("port 63673 from 10.0.2.2"), None);
+        assert_eq!(r.redact(""), None);
+    }
+
+    #[test]
+    fn without_key_redacts() {
+        let r = CprRedactor::without_key();
+        assert_eq!(r.redact("a 010190-1234 b 0202021111").unwrap(), "a CPR:REDACTED b CPR:REDACTED");
+    }
+}

@@ -1,0 +1,128 @@
+//! Normalisation: from a raw record to the LogPoint [`Event`], per the schema in `docs/schema.md`.
+//!
+//! A [`Normaliser`] is built once per source from its settings. For each record it runs the format's
+//! parser, maps the parsed fields ([`access`], [`syslog`], [`json`]), falls back to `norm_id=Raw` when
+//! the record does not parse, and finally pseudonymises CPR numbers ([`cpr`]) in every string.
+
+pub mod access;
+pub mod cpr;
+pub mod json;
+pub mod syslog;
+pub mod text;
+pub mod time;
+
+use std::borrow::Cow;
+use std::path::Path;
+
+use anyhow::Context;
+
+use crate::config::{Format, SourceSettings};
+use crate::event::{Event, EventTime};
+use cpr::CprRedactor;
+use time::SourceClock;
+
+/// Everything a record needs besides its bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordContext<'a> {
+    /// `source_name` of the event (the file path, unless the source overrides it).
+    pub source_name: &'a str,
+    /// The reading time: year inference, and the time of records that carry none.
+    pub now: EventTime,
+    /// The record was cut at the source's maximum length.
+    pub truncated: bool,
+}
+
+/// Turns records of one source into events.
+#[derive(Debug)]
+pub struct Normaliser {
+    format: Format,
+    clock: SourceClock,
+    device_name: String,
+    source_name: Option<String>,
+    redactor: Option<CprRedactor>,
+}
+
+impl Normaliser {
+    /// Builds the normaliser for a source; reads the CPR key file and resolves the timezone.
+    pub fn new(settings: &SourceSettings) -> anyhow::Result<Self> {
+        let clock = SourceClock::new(settings.timezone.as_deref())?;
+        let redactor = if settings.redact_cpr {
+            Some(match &settings.cpr_key_file {
+                Some(path) => CprRedactor::with_key(&read_key(path)?),
+                None => CprRedactor::without_key(),
+            })
+        } else {
+            None
+        };
+        Ok(Normaliser {
+            format: settings.format,
+            clock,
+            device_name: settings.device_name.clone().unwrap_or_else(host_name),
+            source_name: settings.source_name.clone(),
+            redactor,
+        })
+    }
+
+    /// The `device_name` events of this source carry.
+    pub fn device_name(&self) -> &str {
+        &self.device_name
+    }
+
+    /// The `source_name` for records read from `path`: the override if configured, else the path.
+    pub fn source_name<'s>(&'s self, path: &'s str) -> &'s str {
+        self.source_name.as_deref().unwrap_or(path)
+    }
+
+    /// Normalises one record into `event`, which the caller has [`Event::reset`].
+    ///
+    /// Never fails: a record the format cannot parse becomes `norm_id=Raw` with `parse_error`.
+    pub fn normalise<'a>(&self, record: &'a [u8], ctx: &RecordContext<'a>, event: &mut Event<'a>) {
+        event.time = ctx.now;
+        event.msg = text::lossy(record);
+        let parsed = match self.format {
+            Format::ApacheAccess => access::map(record, event, "apache"),
+            Format::NginxAccess => access::map(record, event, "nginx"),
+            Format::Syslog => syslog::map(record, &self.clock, ctx.now, event),
+            Format::Json => json::map(record, event),
+        };
+        if let Err(reason) = parsed {
+            event.fields.clear();
+            event.labels.clear();
+            event.time = ctx.now;
+            event.norm_id = "Raw";
+            event.app_name = self.format.name();
+            event.severity = 6;
+            event.facility = 1;
+            event.label("Unparsed");
+            event.parse_error = Some(format!("{}: {reason}", self.format.name()));
+        }
+        if ctx.truncated {
+            event.label("Truncated");
+        }
+        if let Some(redactor) = &self.redactor {
+            if redactor.redact_event(event) {
+                event.label("Pseudonymised");
+            }
+        }
+    }
+}
+
+fn read_key(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let key =
+        std::fs::read(path).with_context(|| format!("reading cpr_key_file {}", path.display()))?;
+    anyhow::ensure!(!key.is_empty(), "cpr_key_file {} is empty", path.display());
+    Ok(key)
+}
+
+/// This machine's host name, the default `device_name`.
+pub fn host_name() -> String {
+    let name = gethostname::gethostname();
+    match name.to_string_lossy() {
+        Cow::Borrowed(s) if !s.is_empty() => s.to_string(),
+        Cow::Owned(s) if !s.is_empty() => s,
+        _ => "localhost".to_string(),
+    }
+}
+
+/// Why a mapping rejected a record.
+pub type MapResult = Result<(), String>;

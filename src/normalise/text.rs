@@ -1,0 +1,118 @@
+//! Small conversions from log bytes to field text: lossy UTF-8, IP canonical form, snake_case.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+use crate::event::{Event, Value};
+
+/// The bytes as text, invalid UTF-8 replaced by U+FFFD; borrowed when already valid.
+pub fn lossy(bytes: &[u8]) -> Cow<'_, str> {
+    String::from_utf8_lossy(bytes)
+}
+
+/// Like [`lossy`] for a `Cow` that may already own its bytes.
+pub fn lossy_cow(bytes: Cow<'_, [u8]>) -> Cow<'_, str> {
+    match bytes {
+        Cow::Borrowed(b) => lossy(b),
+        Cow::Owned(b) => Cow::Owned(match String::from_utf8(b) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        }),
+    }
+}
+
+/// Adds an address as `ip_field` (canonical IP text) when it is an IP, else as `host_field`.
+pub fn address<'a>(event: &mut Event<'a>, ip_field: &'static str, host_field: &'static str, raw: &'a [u8]) {
+    if let Some(ip) = ip_text(raw) {
+        event.dynamic(Cow::Borrowed(ip_field), Value::Ip(ip));
+    } else {
+        event.str(host_field, lossy(raw));
+    }
+}
+
+/// The IP address in `raw` in its canonical text form (IPv6 compressed), borrowed when `raw` already is.
+pub fn ip_text(raw: &[u8]) -> Option<Cow<'_, str>> {
+    let text = std::str::from_utf8(raw).ok()?;
+    let ip: IpAddr = text.parse().ok()?;
+    match ip {
+        IpAddr::V4(_) => Some(Cow::Borrowed(text)),
+        IpAddr::V6(v6) => {
+            let canonical = v6.to_string();
+            Some(if canonical == text { Cow::Borrowed(text) } else { Cow::Owned(canonical) })
+        }
+    }
+}
+
+/// A decimal integer written canonically: no sign, no leading zero, at most 18 digits.
+pub fn canonical_int(raw: &[u8]) -> Option<i64> {
+    if raw.is_empty() || raw.len() > 18 || (raw.len() > 1 && raw[0] == b'0') {
+        return None;
+    }
+    raw.iter().try_fold(0i64, |n, &b| b.is_ascii_digit().then(|| n * 10 + i64::from(b - b'0')))
+}
+
+/// `camelCase`, `dotted.name`, `kebab-name` and `Mixed Case` to `snake_case`; runs of capitals stay one
+/// word (`eventID` → `event_id`, `HTTPStatus` → `http_status`).
+pub fn snake_case(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_alphanumeric() {
+            if c.is_uppercase() {
+                let prev = i.checked_sub(1).and_then(|p| chars.get(p)).copied();
+                let next = chars.get(i + 1).copied();
+                let boundary = match prev {
+                    Some(p) if p.is_lowercase() || p.is_ascii_digit() => true,
+                    Some(p) if p.is_uppercase() => next.is_some_and(|n| n.is_lowercase()),
+                    _ => false,
+                };
+                if boundary && !out.is_empty() && !out.ends_with('_') {
+                    out.push('_');
+                }
+                out.extend(c.to_lowercase());
+            } else {
+                out.push(c);
+            }
+        } else if !out.is_empty() && !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    while out.ends_with('_') {
+        out.pop();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snake_cases_like_the_schema() {
+        assert_eq!(snake_case("eventSource"), "event_source");
+        assert_eq!(snake_case("eventID"), "event_id");
+        assert_eq!(snake_case("requestInfo.userId"), "request_info_user_id");
+        assert_eq!(snake_case("HTTPStatus"), "http_status");
+        assert_eq!(snake_case("iut"), "iut");
+        assert_eq!(snake_case("already_snake"), "already_snake");
+        assert_eq!(snake_case("x-forwarded-for"), "x_forwarded_for");
+        assert_eq!(snake_case("@timestamp"), "timestamp");
+    }
+
+    #[test]
+    fn ip_text_is_canonical() {
+        assert_eq!(ip_text(b"10.0.0.1").as_deref(), Some("10.0.0.1"));
+        assert_eq!(ip_text(b"2001:0db8:0:0::7").as_deref(), Some("2001:db8::7"));
+        assert!(matches!(ip_text(b"::1"), Some(Cow::Borrowed("::1"))));
+        assert_eq!(ip_text(b"example.org"), None);
+    }
+
+    #[test]
+    fn canonical_ints_only() {
+        assert_eq!(canonical_int(b"3"), Some(3));
+        assert_eq!(canonical_int(b"0"), Some(0));
+        assert_eq!(canonical_int(b"007"), None);
+        assert_eq!(canonical_int(b"-1"), None);
+        assert_eq!(canonical_int(b"1234567890123456789"), None);
+    }
+}

@@ -1,0 +1,176 @@
+//! Wiring and lifecycle of `logferry run`: sinks, sources, the checkpoint store, and graceful shutdown.
+//!
+//! Start: the checkpoint store is loaded, every sink gets a bounded queue and a task, every source a
+//! thread whose processor sends to the queues of the sinks that take it.
+//!
+//! Stop (SIGTERM or SIGINT): sources stop reading and drop their queue ends; each sink drains what is
+//! queued and closes its connection gracefully; acknowledgements reach the checkpoint store, which
+//! writes its state one last time. If draining takes longer than `shutdown_timeout` (a collector that
+//! is down), sinks are aborted: what they had not delivered stays unacknowledged and is read again
+//! on the next start. Either way the exit code is 0.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::sync::mpsc::{self, UnboundedReceiver};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::batch::{BatchSender, Delivered};
+use crate::checkpoint::Checkpoints;
+use crate::config::{Config, SinkKind};
+use crate::normalise::Normaliser;
+use crate::process::Processor;
+use crate::sinks::console::ConsoleSink;
+use crate::sinks::syslog::SyslogSink;
+use crate::sources::file::FileSource;
+
+/// How often acknowledged offsets are written to disk.
+const PERSIST_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Runs the agent until SIGTERM or SIGINT.
+pub fn run(config: Config) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(run_until(config, shutdown_signal()))
+}
+
+/// Resolves on the first SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+    else {
+        tracing::error!("cannot install signal handlers; stop with SIGKILL");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: stopping"),
+        _ = int.recv() => tracing::info!("SIGINT: stopping"),
+    }
+}
+
+/// Runs the agent until `shutdown` resolves, then stops gracefully.
+pub async fn run_until(config: Config, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+    let checkpoints = Arc::new(Mutex::new(Checkpoints::load(&config.data_dir)?));
+    let (ack_tx, ack_rx) = mpsc::unbounded_channel();
+    let abort = CancellationToken::new();
+
+    let mut queues: BTreeMap<String, BatchSender> = BTreeMap::new();
+    let mut sinks = JoinSet::new();
+    for (name, sink) in &config.sinks {
+        let capacity = match &sink.kind {
+            SinkKind::Syslog(s) => s.queue_batches,
+            SinkKind::Console(_) => 4,
+        };
+        let (tx, rx) = mpsc::channel(capacity);
+        queues.insert(name.clone(), tx);
+        match &sink.kind {
+            SinkKind::Console(_) => {
+                sinks.spawn(ConsoleSink::new(name).run(rx, abort.clone()));
+            }
+            SinkKind::Syslog(s) => {
+                let sink = SyslogSink::new(name, s).with_context(|| format!("sink {name:?}"))?;
+                sinks.spawn(sink.run(rx, abort.clone()));
+            }
+        }
+    }
+
+    let mut stops = Vec::new();
+    let mut sources = Vec::new();
+    for (name, source) in &config.sources {
+        let outputs = config
+            .sinks
+            .iter()
+            .filter(|(_, sink)| sink.inputs.contains(name))
+            .filter_map(|(sink_name, sink)| Some((sink.wire_format(), queues.get(sink_name)?.clone())))
+            .collect();
+        let normaliser = Normaliser::new(&source.settings()).with_context(|| format!("source {name:?}"))?;
+        let processor = Processor::new(normaliser, outputs, ack_tx.clone());
+        let file_source = FileSource::new(name, source.clone(), processor, Arc::clone(&checkpoints));
+        stops.push(file_source.stop_handle());
+        let thread = std::thread::Builder::new()
+            .name(format!("source-{name}"))
+            .spawn(move || file_source.run())
+            .with_context(|| format!("starting source {name:?}"))?;
+        sources.push(thread);
+    }
+    // Only the processors hold queue ends now: when the sources stop, the sinks see their input close.
+    drop(queues);
+    drop(ack_tx);
+
+    let store_stop = CancellationToken::new();
+    let store = tokio::spawn(keep_checkpoints(Arc::clone(&checkpoints), ack_rx, store_stop.clone()));
+    tracing::info!(sources = config.sources.len(), sinks = config.sinks.len(), "logferry running");
+
+    shutdown.await;
+    for stop in &stops {
+        stop.stop();
+    }
+    let drained = async {
+        let joined = tokio::task::spawn_blocking(move || {
+            for thread in sources {
+                let _ = thread.join();
+            }
+        });
+        let _ = joined.await;
+        while sinks.join_next().await.is_some() {}
+    };
+    tokio::pin!(drained);
+    if tokio::time::timeout(config.shutdown_timeout, &mut drained).await.is_err() {
+        tracing::warn!(
+            timeout = ?config.shutdown_timeout,
+            "sinks did not drain in time; undelivered events will be read again on the next start"
+        );
+        abort.cancel();
+        drained.await;
+    }
+    store_stop.cancel();
+    store.await.context("checkpoint task failed")??;
+    tracing::info!("logferry stopped");
+    Ok(())
+}
+
+/// Applies acknowledgements to the store and persists it every [`PERSIST_INTERVAL`] and at the end.
+async fn keep_checkpoints(
+    checkpoints: Arc<Mutex<Checkpoints>>,
+    mut acks: UnboundedReceiver<Delivered>,
+    stop: CancellationToken,
+) -> anyhow::Result<()> {
+    let apply = |delivered: Delivered| {
+        if let Ok(mut store) = checkpoints.lock() {
+            match delivered {
+                Delivered::File(range) => store.delivered(range),
+            }
+        }
+    };
+    let persist = || -> anyhow::Result<()> {
+        match checkpoints.lock() {
+            Ok(mut store) => store.persist(),
+            Err(_) => anyhow::bail!("checkpoint store poisoned"),
+        }
+    };
+    let mut tick = tokio::time::interval(PERSIST_INTERVAL);
+    loop {
+        tokio::select! {
+            delivered = acks.recv() => match delivered {
+                Some(d) => apply(d),
+                None => break,
+            },
+            _ = tick.tick() => {
+                if let Err(e) = persist() {
+                    tracing::error!(error = %format!("{e:#}"), "cannot write checkpoints; keeping the previous ones");
+                }
+            }
+            () = stop.cancelled() => break,
+        }
+    }
+    while let Ok(d) = acks.try_recv() {
+        apply(d);
+    }
+    persist().context("writing the final checkpoints")
+}

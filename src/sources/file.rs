@@ -1,0 +1,352 @@
+//! `FileSource`: finds files by glob, follows them through rotation and truncation, and hands their
+//! lines to the processing stage.
+//!
+//! Acknowledgement: a file's checkpoint advances only when every sink of the source has acknowledged
+//! the batch that covers those bytes (see [`crate::checkpoint`]).
+//!
+//! Lifecycle: one thread per source. It rescans the include globs every `scan_interval` (and
+//! whenever inotify reports a change in a watched directory), reads every open file up to its end in
+//! chunks, and sleeps until the next event or scan. Files are identified by device, inode and a
+//! checksum of their first line, never by path:
+//! - rotation by rename: the old descriptor stays open and is read to its end; once the path names
+//!   another file (or none) and the old one has been at its end for a whole scan, its last unfinished
+//!   line is handed on and it is closed; the new file is found by the scan and read from 0;
+//! - copytruncate: a file shorter than what was read is read again from 0, as a new file;
+//! - a reused inode has another first line, so it is a new file and never inherits an old offset.
+//!
+//! `read_from = "end"` applies to files without a checkpoint found by the first scan; files that appear
+//! later are new and are read from their beginning.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use notify::{RecursiveMode, Watcher};
+
+use super::fingerprint::identify;
+use super::tail::{Chunk, FileTail, CHUNK_BYTES};
+use crate::checkpoint::{Checkpoints, FileId, FileRange};
+use crate::config::{FileSourceConfig, ReadFrom};
+use crate::normalise::time::event_time_now;
+use crate::process::{Processor, SinksClosed};
+
+/// How many chunks one file may read before the others get a turn.
+const CHUNKS_PER_TURN: usize = 8;
+
+/// Tells a running source to stop.
+#[derive(Debug, Clone)]
+pub struct StopHandle {
+    stop: Arc<AtomicBool>,
+    wake: SyncSender<()>,
+}
+
+impl StopHandle {
+    /// Asks the source to stop after the chunk it is on; it returns from [`FileSource::run`] soon after.
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::Release);
+        let _ = self.wake.try_send(());
+    }
+}
+
+/// A file that was fully read and closed in this run, remembered in case a glob finds it again.
+#[derive(Debug, Clone, Copy)]
+struct Finished {
+    offset: u64,
+}
+
+/// A `type = "file"` source.
+pub struct FileSource {
+    name: String,
+    config: FileSourceConfig,
+    processor: Processor,
+    checkpoints: Arc<Mutex<Checkpoints>>,
+    tails: BTreeMap<(u64, u64), FileTail>,
+    /// When each open tail was first found at its end after its path stopped naming it.
+    orphaned_since: BTreeMap<(u64, u64), Instant>,
+    finished: BTreeMap<FileId, Finished>,
+    /// Device and inode of files that were truncated: their next reading starts at 0.
+    truncated: BTreeSet<(u64, u64)>,
+    excludes: Vec<glob::Pattern>,
+    stop: Arc<AtomicBool>,
+    wake_tx: SyncSender<()>,
+    wake_rx: Receiver<()>,
+    watcher: Option<notify::RecommendedWatcher>,
+    watched: BTreeSet<PathBuf>,
+    first_scan: bool,
+    chunk: Chunk,
+}
+
+impl FileSource {
+    pub fn new(
+        name: &str,
+        config: FileSourceConfig,
+        processor: Processor,
+        checkpoints: Arc<Mutex<Checkpoints>>,
+    ) -> Self {
+        let (wake_tx, wake_rx) = std::sync::mpsc::sync_channel(1);
+        let excludes = config.exclude.iter().filter_map(|p| glob::Pattern::new(p).ok()).collect();
+        let notify_tx = wake_tx.clone();
+        let watcher = notify::recommended_watcher(move |_event| {
+            let _ = notify_tx.try_send(());
+        })
+        .map_err(|e| {
+            tracing::warn!(source = name, error = %e, "inotify unavailable; polling every scan_interval")
+        })
+        .ok();
+        FileSource {
+            name: name.to_string(),
+            config,
+            processor,
+            checkpoints,
+            tails: BTreeMap::new(),
+            orphaned_since: BTreeMap::new(),
+            finished: BTreeMap::new(),
+            truncated: BTreeSet::new(),
+            excludes,
+            stop: Arc::new(AtomicBool::new(false)),
+            wake_tx,
+            wake_rx,
+            watcher,
+            watched: BTreeSet::new(),
+            first_scan: true,
+            chunk: Chunk::default(),
+        }
+    }
+
+    /// The handle that stops [`FileSource::run`].
+    pub fn stop_handle(&self) -> StopHandle {
+        StopHandle { stop: Arc::clone(&self.stop), wake: self.wake_tx.clone() }
+    }
+
+    /// Reads until stopped, or until every sink has gone away.
+    pub fn run(mut self) {
+        let mut next_scan = Instant::now();
+        while !self.stop.load(Ordering::Acquire) {
+            if Instant::now() >= next_scan {
+                self.scan();
+                next_scan = Instant::now() + self.config.scan_interval;
+            }
+            let busy = match self.read_all() {
+                Ok(busy) => busy,
+                Err(SinksClosed) => break,
+            };
+            if !busy {
+                let wait = next_scan.saturating_duration_since(Instant::now());
+                match self.wake_rx.recv_timeout(wait.min(Duration::from_millis(500))) {
+                    // A change in a watched directory may be a new file: scan now.
+                    Ok(()) => next_scan = Instant::now(),
+                    Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {}
+                }
+            }
+        }
+        tracing::debug!(source = %self.name, "file source stopped");
+    }
+
+    /// Expands the include globs and opens every file not yet followed.
+    fn scan(&mut self) {
+        let mut seen = BTreeSet::new();
+        for pattern in self.config.include.clone() {
+            self.watch_parent(&pattern);
+            let paths = match glob::glob(&pattern) {
+                Ok(paths) => paths,
+                Err(e) => {
+                    tracing::error!(source = %self.name, %pattern, error = %e, "bad include pattern");
+                    continue;
+                }
+            };
+            for path in paths.flatten() {
+                if self.excludes.iter().any(|p| p.matches_path(&path)) || !seen.insert(path.clone()) {
+                    continue;
+                }
+                self.consider(path);
+            }
+        }
+        self.first_scan = false;
+    }
+
+    fn watch_parent(&mut self, pattern: &str) {
+        let Some(watcher) = self.watcher.as_mut() else { return };
+        let literal: PathBuf = Path::new(pattern)
+            .components()
+            .take_while(|c| !c.as_os_str().to_string_lossy().contains(['*', '?', '[']))
+            .collect();
+        let dir = if literal.as_os_str() == pattern { literal.parent().map(Path::to_path_buf) } else { Some(literal) };
+        let Some(dir) = dir.filter(|d| d.is_dir()) else { return };
+        if self.watched.contains(&dir) {
+            return;
+        }
+        match watcher.watch(&dir, RecursiveMode::NonRecursive) {
+            Ok(()) => {
+                self.watched.insert(dir);
+            }
+            Err(e) => {
+                tracing::warn!(source = %self.name, dir = %dir.display(), error = %e, "cannot watch; polling")
+            }
+        }
+    }
+
+    /// Starts following `path` unless its file is already followed or cannot be identified yet.
+    fn consider(&mut self, path: PathBuf) {
+        let Ok(meta) = std::fs::metadata(&path) else { return };
+        let key = (meta.dev(), meta.ino());
+        if !meta.is_file() {
+            return;
+        }
+        if let Some(tail) = self.tails.get_mut(&key) {
+            if tail.path != path && !self.orphaned_since.contains_key(&key) {
+                tail.path = path;
+            }
+            return;
+        }
+        let file = match File::open(&path) {
+            Ok(file) => file,
+            Err(e) => {
+                tracing::warn!(source = %self.name, path = %path.display(), error = %e, "cannot open");
+                return;
+            }
+        };
+        let id = match identify(&file) {
+            Ok(Some(id)) => id,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(source = %self.name, path = %path.display(), error = %e, "cannot read");
+                return;
+            }
+        };
+        let known = self.checkpoints.lock().map(|c| c.offset(&id)).unwrap_or(None);
+        let offset = if let Some(done) = self.finished.get(&id) {
+            done.offset
+        } else if self.truncated.remove(&key) {
+            0
+        } else if let Some(offset) = known {
+            offset
+        } else if self.first_scan && self.config.read_from == ReadFrom::End {
+            end_of_last_line(&file).unwrap_or(0)
+        } else {
+            0
+        };
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let offset = if offset > len {
+            tracing::info!(source = %self.name, path = %path.display(), "file shorter than its checkpoint; reading from 0");
+            0
+        } else {
+            offset
+        };
+        tracing::info!(source = %self.name, path = %path.display(), offset, "following file");
+        if let Ok(mut checkpoints) = self.checkpoints.lock() {
+            checkpoints.track(id, &path.to_string_lossy(), offset, 0);
+        }
+        self.finished.remove(&id);
+        let tail = FileTail::new(id, path, file, offset, self.config.max_line_bytes);
+        self.tails.insert(key, tail);
+    }
+
+    /// Reads every open file; true if some file may have more to read right away.
+    fn read_all(&mut self) -> Result<bool, SinksClosed> {
+        let mut busy = false;
+        let keys: Vec<(u64, u64)> = self.tails.keys().copied().collect();
+        for key in keys {
+            if self.stop.load(Ordering::Acquire) {
+                return Ok(false);
+            }
+            busy |= self.read_file(key)?;
+        }
+        Ok(busy)
+    }
+
+    /// Reads one file for a turn, then checks whether it was rotated, deleted or truncated.
+    fn read_file(&mut self, key: (u64, u64)) -> Result<bool, SinksClosed> {
+        let Some(tail) = self.tails.get_mut(&key) else { return Ok(false) };
+        for _ in 0..CHUNKS_PER_TURN {
+            match tail.read(&mut self.chunk) {
+                Ok(true) => {
+                    let range = FileRange {
+                        file: tail.id,
+                        epoch: tail.epoch,
+                        start: self.chunk.file_range.start,
+                        end: self.chunk.file_range.end,
+                    };
+                    let path = tail.path.to_string_lossy().into_owned();
+                    self.processor.send_chunk(&self.chunk, &path, range, event_time_now())?;
+                    if self.chunk.data.len() < CHUNK_BYTES {
+                        break;
+                    }
+                    if self.stop.load(Ordering::Acquire) {
+                        return Ok(false);
+                    }
+                }
+                Ok(false) => break,
+                Err(e) => {
+                    tracing::warn!(source = %self.name, path = %tail.path.display(), error = %e, "read failed");
+                    break;
+                }
+            }
+        }
+        if !tail.at_end().unwrap_or(true) {
+            return Ok(true);
+        }
+        self.check_finished(key)?;
+        Ok(false)
+    }
+
+    /// At the end of a file: finish it if it was truncated, or if its path no longer leads to it.
+    fn check_finished(&mut self, key: (u64, u64)) -> Result<(), SinksClosed> {
+        let Some(tail) = self.tails.get(&key) else { return Ok(()) };
+        let rewritten = identify(tail.file()).ok().flatten().is_some_and(|id| id != tail.id);
+        if tail.truncated().unwrap_or(false) || rewritten {
+            tracing::info!(source = %self.name, path = %tail.path.display(), "file truncated; reading it again from 0");
+            self.close(key, true)?;
+            return Ok(());
+        }
+        let still_there = std::fs::metadata(&tail.path)
+            .map(|m| (m.dev(), m.ino()) == key)
+            .unwrap_or(false);
+        if still_there {
+            self.orphaned_since.remove(&key);
+            return Ok(());
+        }
+        let since = *self.orphaned_since.entry(key).or_insert_with(Instant::now);
+        // One whole scan at the end: a writer that had the file open has had time to finish.
+        if since.elapsed() >= self.config.scan_interval {
+            tracing::info!(source = %self.name, path = %tail.path.display(), "rotated or deleted file read to its end; closing");
+            self.close(key, false)?;
+        }
+        Ok(())
+    }
+
+    /// Hands on the file's unfinished last line and stops following it.
+    fn close(&mut self, key: (u64, u64), truncated: bool) -> Result<(), SinksClosed> {
+        self.orphaned_since.remove(&key);
+        let Some(mut tail) = self.tails.remove(&key) else { return Ok(()) };
+        tail.flush_partial(&mut self.chunk);
+        let range = FileRange {
+            file: tail.id,
+            epoch: tail.epoch,
+            start: self.chunk.file_range.start,
+            end: self.chunk.file_range.end,
+        };
+        let path = tail.path.to_string_lossy().into_owned();
+        self.processor.send_chunk(&self.chunk, &path, range, event_time_now())?;
+        if truncated {
+            self.truncated.insert(key);
+        } else {
+            self.finished.insert(tail.id, Finished { offset: tail.offset() });
+        }
+        Ok(())
+    }
+}
+
+/// The position just after the last LF of `file` (where `read_from = "end"` starts), looking back at
+/// most one chunk; the file's length if there is no LF that close to the end.
+fn end_of_last_line(file: &File) -> std::io::Result<u64> {
+    let len = file.metadata()?.len();
+    let start = len.saturating_sub(CHUNK_BYTES as u64);
+    let mut buf = vec![0u8; (len - start) as usize];
+    file.read_exact_at(&mut buf, start)?;
+    Ok(memchr::memrchr(b'\n', &buf).map_or(len, |i| start + i as u64 + 1))
+}

@@ -1,0 +1,5 @@
+//! Sources: where records come from. Each file states its acknowledgement semantics at the top.
+
+pub mod file;
+pub mod fingerprint;
+pub mod tail;

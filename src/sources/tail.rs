@@ -1,0 +1,249 @@
+//! `FileTail`: one open file being read, cut into line records.
+//!
+//! The tail reads by position (`pread`) from the file descriptor it opened, so a rename or unlink of the
+//! path does not disturb it: a rotated file is read to its end through the old descriptor. Lines are
+//! LF-terminated; an unfinished last line is held in `partial` until its LF arrives or the file is
+//! finished ([`FileTail::flush_partial`]). A line longer than the maximum is cut: its first
+//! `max_line` bytes become a record flagged truncated and the rest up to the LF is skipped, so one huge
+//! line can neither stall the file nor exhaust memory.
+
+use std::fs::File;
+use std::io;
+use std::ops::Range;
+use std::os::unix::fs::FileExt;
+use std::path::PathBuf;
+
+use memchr::memchr;
+
+use crate::checkpoint::FileId;
+
+/// How much one read takes from a file.
+pub const CHUNK_BYTES: usize = 256 * 1024;
+
+/// One record inside a [`Chunk`]'s data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub bytes: Range<usize>,
+    /// Cut at the maximum line length.
+    pub truncated: bool,
+}
+
+/// What one read produced: records inside `data`, and the file bytes they account for.
+///
+/// Invariant: `file_range` covers exactly the bytes consumed (the records, their line ends, empty lines
+/// and skipped tails of over-long lines), so delivering every record of the chunk makes the whole range
+/// delivered.
+#[derive(Debug, Default)]
+pub struct Chunk {
+    pub data: Vec<u8>,
+    pub records: Vec<Record>,
+    pub file_range: Range<u64>,
+}
+
+/// An open file being read.
+#[derive(Debug)]
+pub struct FileTail {
+    pub id: FileId,
+    /// The path it was last seen under.
+    pub path: PathBuf,
+    pub epoch: u32,
+    file: File,
+    /// The file position of the first byte not yet handed on (the start of `partial`).
+    offset: u64,
+    /// The next file position to read.
+    read_pos: u64,
+    partial: Vec<u8>,
+    /// Inside an over-long line: skip to its LF.
+    discarding: bool,
+    max_line: usize,
+}
+
+impl FileTail {
+    /// A tail of `file` starting at byte `offset`.
+    pub fn new(id: FileId, path: PathBuf, file: File, offset: u64, max_line: usize) -> Self {
+        FileTail {
+            id,
+            path,
+            epoch: 0,
+            file,
+            offset,
+            read_pos: offset,
+            partial: Vec::new(),
+            discarding: false,
+            max_line,
+        }
+    }
+
+    /// The position up to which the file has been handed on.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// The open file.
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
+    /// The file's current length through the open descriptor.
+    pub fn len(&self) -> io::Result<u64> {
+        Ok(self.file.metadata()?.len())
+    }
+
+    /// True once everything the file holds has been read.
+    pub fn at_end(&self) -> io::Result<bool> {
+        Ok(self.len()? <= self.read_pos)
+    }
+
+    /// True when the file is now shorter than what was read: it was truncated (copytruncate).
+    pub fn truncated(&self) -> io::Result<bool> {
+        Ok(self.len()? < self.read_pos)
+    }
+
+    /// Reads up to [`CHUNK_BYTES`] into `chunk` (whose buffers are reused); false at the end of the file.
+    pub fn read(&mut self, chunk: &mut Chunk) -> io::Result<bool> {
+        chunk.data.clear();
+        chunk.records.clear();
+        chunk.data.extend_from_slice(&self.partial);
+        let held = self.partial.len();
+        chunk.data.resize(held + CHUNK_BYTES, 0);
+        let n = loop {
+            match self.file.read_at(&mut chunk.data[held..], self.read_pos) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    chunk.data.truncate(held);
+                    return Err(e);
+                }
+            }
+        };
+        chunk.data.truncate(held + n);
+        if n == 0 {
+            return Ok(false);
+        }
+        self.read_pos += n as u64;
+        self.partial.clear();
+        let start = self.offset;
+        let consumed = self.frame(chunk);
+        self.partial.extend_from_slice(&chunk.data[consumed..]);
+        self.offset = start + consumed as u64;
+        chunk.file_range = start..self.offset;
+        Ok(true)
+    }
+
+    /// Cuts `chunk.data` into records; returns how many bytes were consumed (the rest is an unfinished line).
+    fn frame(&mut self, chunk: &mut Chunk) -> usize {
+        let data = &chunk.data;
+        let mut pos = 0;
+        if self.discarding {
+            match memchr(b'\n', data) {
+                Some(lf) => {
+                    pos = lf + 1;
+                    self.discarding = false;
+                }
+                None => return data.len(),
+            }
+        }
+        while pos < data.len() {
+            match memchr(b'\n', &data[pos..]) {
+                Some(len) => {
+                    let mut end = pos + len;
+                    if end > pos && data[end - 1] == b'\r' {
+                        end -= 1;
+                    }
+                    if end - pos > self.max_line {
+                        chunk.records.push(Record { bytes: pos..pos + self.max_line, truncated: true });
+                    } else if end > pos {
+                        chunk.records.push(Record { bytes: pos..end, truncated: false });
+                    }
+                    pos += len + 1;
+                }
+                None if data.len() - pos > self.max_line => {
+                    chunk.records.push(Record { bytes: pos..pos + self.max_line, truncated: true });
+                    self.discarding = true;
+                    return data.len();
+                }
+                None => break,
+            }
+        }
+        pos
+    }
+
+    /// Hands on the held unfinished line as a record of its own: the file will not grow any more
+    /// (it was rotated away, deleted or truncated). Empty when nothing is held.
+    pub fn flush_partial(&mut self, chunk: &mut Chunk) {
+        chunk.data.clear();
+        chunk.records.clear();
+        let start = self.offset;
+        let held = std::mem::take(&mut self.partial);
+        let text = held.strip_suffix(b"\r").unwrap_or(&held);
+        if !text.is_empty() && !self.discarding {
+            chunk.data.extend_from_slice(text);
+            chunk.records.push(Record { bytes: 0..text.len(), truncated: false });
+        }
+        self.offset += held.len() as u64;
+        self.discarding = false;
+        chunk.file_range = start..self.offset;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn tail_of(bytes: &[u8], max_line: usize) -> (tempfile::NamedTempFile, FileTail) {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(bytes).unwrap();
+        let id = FileId { dev: 0, ino: 0, fingerprint: 0 };
+        let tail = FileTail::new(id, f.path().into(), f.reopen().unwrap(), 0, max_line);
+        (f, tail)
+    }
+
+    fn texts(chunk: &Chunk) -> Vec<(String, bool)> {
+        chunk
+            .records
+            .iter()
+            .map(|r| (String::from_utf8_lossy(&chunk.data[r.bytes.clone()]).into_owned(), r.truncated))
+            .collect()
+    }
+
+    #[test]
+    fn holds_the_unfinished_line_until_its_newline() {
+        let (mut f, mut tail) = tail_of(b"one\r\n\ntwo\nthr", 100);
+        let mut chunk = Chunk::default();
+        assert!(tail.read(&mut chunk).unwrap());
+        assert_eq!(texts(&chunk), [("one".into(), false), ("two".into(), false)]);
+        assert_eq!(chunk.file_range, 0..10);
+        assert!(!tail.read(&mut chunk).unwrap());
+        f.write_all(b"ee\n").unwrap();
+        assert!(tail.read(&mut chunk).unwrap());
+        assert_eq!(texts(&chunk), [("three".into(), false)]);
+        assert_eq!(chunk.file_range, 10..16);
+    }
+
+    #[test]
+    fn cuts_long_lines_and_skips_their_rest() {
+        let (mut f, mut tail) = tail_of(b"0123456789abc\nok\n0123456789", 8);
+        let mut chunk = Chunk::default();
+        assert!(tail.read(&mut chunk).unwrap());
+        assert_eq!(
+            texts(&chunk),
+            [("01234567".into(), true), ("ok".into(), false), ("01234567".into(), true)]
+        );
+        assert_eq!(chunk.file_range, 0..27, "the cut tail counts as consumed");
+        f.write_all(b"still the same line\nnext\n").unwrap();
+        assert!(tail.read(&mut chunk).unwrap());
+        assert_eq!(texts(&chunk), [("next".into(), false)]);
+        assert_eq!(tail.offset(), 52);
+    }
+
+    #[test]
+    fn flushes_the_last_line_when_the_file_is_finished() {
+        let (_f, mut tail) = tail_of(b"a\nlast words", 100);
+        let mut chunk = Chunk::default();
+        tail.read(&mut chunk).unwrap();
+        tail.flush_partial(&mut chunk);
+        assert_eq!(texts(&chunk), [("last words".into(), false)]);
+        assert_eq!(chunk.file_range, 2..12);
+    }
+}

@@ -1,0 +1,272 @@
+//! End to end through the real binary: files written by the test, `logferry run` as a child process,
+//! syslog collectors over real TCP/TLS sockets with certificates made at test time.
+//!
+//! Every test writes numbered lines (`/item/N` in the request) and asserts at the collector that each
+//! number arrived exactly once.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{Collector, CollectorOptions, Pki, ServerTls};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn access_line(n: usize) -> String {
+    format!(
+        "192.0.2.{} - - [26/Nov/2026:10:00:00 +0100] \"GET /item/{n}?q=a%20b HTTP/1.1\" 200 {} \"-\" \"Mozilla/5.0 (e2e)\"\n",
+        n % 250,
+        100 + n
+    )
+}
+
+fn append(path: &Path, from: usize, to: usize) {
+    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
+    let text: String = (from..to).map(access_line).collect();
+    file.write_all(text.as_bytes()).unwrap();
+}
+
+/// The number in `/item/N` of a received message.
+fn item(message: &str) -> usize {
+    let start = message.find("/item/").unwrap_or_else(|| panic!("no item in {message}")) + 6;
+    let digits: String = message[start..].chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().unwrap()
+}
+
+/// How often each item arrived.
+fn tally(messages: &[String]) -> BTreeMap<usize, usize> {
+    let mut seen = BTreeMap::new();
+    for m in messages {
+        *seen.entry(item(m)).or_insert(0) += 1;
+    }
+    seen
+}
+
+fn assert_exactly_once(messages: &[String], n: usize) {
+    let seen = tally(messages);
+    let missing: Vec<_> = (0..n).filter(|i| !seen.contains_key(i)).collect();
+    let dups: Vec<_> = seen.iter().filter(|(_, c)| **c > 1).map(|(i, _)| *i).collect();
+    assert!(missing.is_empty(), "missing {} items, first {:?}", missing.len(), &missing[..missing.len().min(10)]);
+    assert!(dups.is_empty(), "duplicated {} items, first {:?}", dups.len(), &dups[..dups.len().min(10)]);
+    assert_eq!(messages.len(), n);
+}
+
+struct Agent {
+    child: Child,
+    config: PathBuf,
+}
+
+impl Agent {
+    fn start(config: &Path) -> Agent {
+        let child = Command::new(env!("CARGO_BIN_EXE_logferry"))
+            .args(["run", "--config"])
+            .arg(config)
+            .env("LOGFERRY_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        Agent { child, config: config.to_path_buf() }
+    }
+
+    /// SIGTERM, then waits for a clean exit.
+    fn stop(mut self) {
+        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "agent exited with {status}");
+                return;
+            }
+            assert!(Instant::now() < deadline, "agent did not stop after SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn restart(self) -> Agent {
+        let config = self.config.clone();
+        self.stop();
+        Agent::start(&config)
+    }
+
+    /// Resident memory in KiB.
+    fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A config with one apache source over `include` and one sink block per entry of `sinks`.
+fn write_config(dir: &Path, include: &str, sinks: &[String]) -> PathBuf {
+    let mut text = format!(
+        "data_dir = \"{}\"\nshutdown_timeout = \"10s\"\n\n[sources.web]\ntype = \"file\"\ninclude = [\"{include}\"]\nformat = \"apache_access\"\ndevice_name = \"e2e-host\"\nscan_interval = \"200ms\"\n\n",
+        dir.join("data").display()
+    );
+    for sink in sinks {
+        text.push_str(sink);
+        text.push('\n');
+    }
+    let path = dir.join("logferry.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn tls_sink(name: &str, collector: &Collector, pki: &Pki, framing: &str, encoding: &str) -> String {
+    format!(
+        "[sinks.{name}]\ntype = \"syslog\"\ninputs = [\"web\"]\naddress = \"{}\"\ntransport = \"tls\"\nframing = \"{framing}\"\nencoding = \"{encoding}\"\nreconnect_min = \"50ms\"\nreconnect_max = \"500ms\"\n[sinks.{name}.tls]\nca_file = \"{}\"\nserver_name = \"localhost\"\n",
+        collector.address(),
+        pki.ca_cert.display()
+    )
+}
+
+fn tcp_sink(address: &str) -> String {
+    format!(
+        "[sinks.out]\ntype = \"syslog\"\ninputs = [\"web\"]\naddress = \"{address}\"\ntransport = \"tcp\"\nreconnect_min = \"50ms\"\nreconnect_max = \"300ms\"\n"
+    )
+}
+
+fn tls_options(pki: &Pki) -> CollectorOptions {
+    CollectorOptions {
+        tls: Some(ServerTls {
+            cert_file: pki.server_cert.clone(),
+            key_file: pki.server_key.clone(),
+            client_ca_file: None,
+            tls12_only: false,
+        }),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_both_framings_and_encodings_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::generate();
+    let log = dir.path().join("access.log");
+    let n = 3000;
+    append(&log, 0, n / 2);
+    let mut collectors = Vec::new();
+    let mut sinks = Vec::new();
+    for (framing, encoding) in [("lf", "kv"), ("octet-counting", "kv"), ("lf", "json"), ("octet-counting", "json")] {
+        let collector = Collector::start(tls_options(&pki)).await;
+        let name = format!("{}_{encoding}", framing.replace('-', "_"));
+        sinks.push(tls_sink(&name, &collector, &pki, framing, encoding));
+        collectors.push((framing, encoding, collector));
+    }
+    let agent = Agent::start(&write_config(dir.path(), &log.display().to_string(), &sinks));
+    append(&log, n / 2, n);
+    for (framing, encoding, collector) in &collectors {
+        let messages = collector.expect_messages(n, WAIT).await;
+        assert_exactly_once(&messages, n);
+        assert!(collector.bad_frames().is_empty(), "{framing}/{encoding}: {:?}", collector.bad_frames());
+        let first = messages.iter().find(|m| item(m) == 7).unwrap();
+        let header = "<14>1 2026-11-26T10:00:00.000000+01:00 e2e-host apache - ApacheAccess - ";
+        assert!(first.starts_with(header), "{framing}/{encoding}: {first}");
+        let payload = &first[header.len()..];
+        if *encoding == "kv" {
+            assert_eq!(
+                payload,
+                format!(
+                    "log_ts=1795683600 norm_id=ApacheAccess label=\"Web,Access,Successful\" source_address=192.0.2.7 request_method=GET url=\"/item/7?q=a%20b\" http_version=1.1 status_code=200 sent_datasize=107 user_agent=\"Mozilla/5.0 (e2e)\" device_name=e2e-host source_name={} severity=6 facility=1 msg=\"192.0.2.7 - - [26/Nov/2026:10:00:00 +0100] \\\"GET /item/7?q=a%20b HTTP/1.1\\\" 200 107 \\\"-\\\" \\\"Mozilla/5.0 (e2e)\\\"\"",
+                    log.display()
+                )
+            );
+        } else {
+            let event: serde_json::Value = serde_json::from_str(payload).unwrap();
+            assert_eq!(event["log_ts"], 1795683600);
+            assert_eq!(event["status_code"], 200);
+            assert_eq!(event["sent_datasize"], 107);
+            assert_eq!(event["url"], "/item/7?q=a%20b");
+            assert_eq!(event["source_address"], "192.0.2.7");
+            assert_eq!(event["label"], serde_json::json!(["Web", "Access", "Successful"]));
+        }
+    }
+    agent.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rename_rotation_and_restarts_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start(CollectorOptions::default()).await;
+    let log = dir.path().join("app.log");
+    let config = write_config(dir.path(), &log.display().to_string(), &[tcp_sink(&collector.address())]);
+    let mut agent = Agent::start(&config);
+    let mut written = 0;
+    for round in 0..6 {
+        for _ in 0..20 {
+            append(&log, written, written + 50);
+            written += 50;
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        match round % 3 {
+            // logrotate's default: rename, then the writer opens a new file.
+            0 => std::fs::rename(&log, dir.path().join(format!("app.log.{round}"))).unwrap(),
+            // A graceful restart mid-stream.
+            1 => agent = agent.restart(),
+            _ => {}
+        }
+    }
+    let messages = collector.expect_messages(written, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_exactly_once(&collector.messages(), written);
+    assert_eq!(messages.len(), written);
+    agent.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copytruncate_is_read_again_from_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start(CollectorOptions::default()).await;
+    let log = dir.path().join("app.log");
+    let config = write_config(dir.path(), &log.display().to_string(), &[tcp_sink(&collector.address())]);
+    let agent = Agent::start(&config);
+    let mut written = 0;
+    for round in 0..4 {
+        for _ in 0..10 {
+            append(&log, written, written + 40);
+            written += 40;
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // logrotate's copytruncate, done once the agent has caught up: lines written between its last
+        // read and the truncation would only be in the copy, which this glob does not follow.
+        assert!(collector.wait_for(written, WAIT).await, "round {round}");
+        std::fs::copy(&log, dir.path().join(format!("copy.{round}"))).unwrap();
+        std::fs::OpenOptions::new().write(true).open(&log).unwrap().set_len(0).unwrap();
+    }
+    append(&log, written, written + 100);
+    written += 100;
+    collector.expect_messages(written, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_exactly_once(&collector.messages(), written);
+    agent.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn collector_down_at_start_loses_nothing_and_memory_stays_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = support::unused_port();
+    let log = dir.path().join("access.log");
+    let n = 200_000;
+    append(&log, 0, n);
+    let address = format!("127.0.0.1:{port}");
+    let config = write_config(dir.path(), &log.display().to_string(), &[tcp_sink(&address)]);
+    let agent = Agent::start(&config);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_mib = agent.rss_kib() / 1024;
+    assert!(rss_mib < 64, "RSS {rss_mib} MiB while the collector is down");
+    let collector = Collector::start_on(port, CollectorOptions::default()).await;
+    let messages = collector.expect_messages(n, Duration::from_secs(60)).await;
+    assert_exactly_once(&messages, n);
+    agent.stop();
+}
