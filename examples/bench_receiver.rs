@@ -92,7 +92,10 @@ impl Shared {
 }
 
 fn now_ns() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
 }
 
 fn usage() -> ! {
@@ -121,11 +124,15 @@ fn main() {
             "--tls-cert" => cert = Some(PathBuf::from(val())),
             "--tls-key" => key = Some(PathBuf::from(val())),
             "--sample" => sample = Some(PathBuf::from(val())),
-            "--exit-after-idle" => exit_after_idle = Some(val().parse().unwrap_or_else(|_| usage())),
+            "--exit-after-idle" => {
+                exit_after_idle = Some(val().parse().unwrap_or_else(|_| usage()))
+            }
             _ => usage(),
         }
     }
-    let (Some(listen), Some(status)) = (listen, status) else { usage() };
+    let (Some(listen), Some(status)) = (listen, status) else {
+        usage()
+    };
 
     let tls = match (cert, key) {
         (Some(cert), Some(key)) => {
@@ -134,19 +141,22 @@ fn main() {
                 .unwrap_or_else(|e| fail(&format!("{}: {e}", cert.display())));
             let key = PrivateKeyDer::from_pem_file(&key)
                 .unwrap_or_else(|e| fail(&format!("{}: {e}", key.display())));
-            let config = ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-                .with_safe_default_protocol_versions()
-                .unwrap_or_else(|e| fail(&e.to_string()))
-                .with_no_client_auth()
-                .with_single_cert(chain, key)
-                .unwrap_or_else(|e| fail(&e.to_string()));
+            let config = ServerConfig::builder_with_provider(Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .unwrap_or_else(|e| fail(&e.to_string()))
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .unwrap_or_else(|e| fail(&e.to_string()));
             Some(Arc::new(config))
         }
         (None, None) => None,
         _ => usage(),
     };
 
-    let listener = TcpListener::bind(&listen).unwrap_or_else(|e| fail(&format!("bind {listen}: {e}")));
+    let listener =
+        TcpListener::bind(&listen).unwrap_or_else(|e| fail(&format!("bind {listen}: {e}")));
     let shared = Arc::new(Shared {
         expect,
         count: AtomicU64::new(0),
@@ -173,7 +183,9 @@ fn main() {
                         && shared.conns.load(Ordering::SeqCst) == 0;
                     match (idle, idle_since) {
                         (true, None) => idle_since = Some(Instant::now()),
-                        (true, Some(t)) if t.elapsed().as_secs_f64() >= limit => std::process::exit(0),
+                        (true, Some(t)) if t.elapsed().as_secs_f64() >= limit => {
+                            std::process::exit(0)
+                        }
                         (false, _) => idle_since = None,
                         _ => {}
                     }

@@ -98,7 +98,11 @@ mod tests {
     fn receipt() -> (Receipt, tokio::sync::mpsc::UnboundedReceiver<Delivered>) {
         let (to, rx) = tokio::sync::mpsc::unbounded_channel();
         let delivered = Delivered::File(FileRange {
-            file: FileId { dev: 1, ino: 2, fingerprint: 3 },
+            file: FileId {
+                dev: 1,
+                ino: 2,
+                fingerprint: 3,
+            },
             epoch: 0,
             start: 0,
             end: 10,

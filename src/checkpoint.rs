@@ -86,7 +86,10 @@ impl Checkpoints {
         match fs::read(&path) {
             Ok(bytes) => {
                 let state: StateFile = serde_json::from_slice(&bytes).with_context(|| {
-                    format!("{} is not a checkpoint file; move it aside to start over", path.display())
+                    format!(
+                        "{} is not a checkpoint file; move it aside to start over",
+                        path.display()
+                    )
                 })?;
                 anyhow::ensure!(
                     state.version == STATE_VERSION,
@@ -107,7 +110,11 @@ impl Checkpoints {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
         }
-        Ok(Checkpoints { path, files, dirty: false })
+        Ok(Checkpoints {
+            path,
+            files,
+            dirty: false,
+        })
     }
 
     /// The delivered offset of `file`, if it has a checkpoint.
@@ -135,7 +142,9 @@ impl Checkpoints {
 
     /// Records that `range` reached every sink.
     pub fn delivered(&mut self, range: FileRange) {
-        let Some(state) = self.files.get_mut(&range.file) else { return };
+        let Some(state) = self.files.get_mut(&range.file) else {
+            return;
+        };
         if range.epoch != state.epoch || range.end <= state.offset {
             return;
         }
@@ -160,7 +169,11 @@ impl Checkpoints {
             files: self
                 .files
                 .iter()
-                .map(|(id, f)| FileEntry { id: *id, offset: f.offset, path: f.path.clone() })
+                .map(|(id, f)| FileEntry {
+                    id: *id,
+                    offset: f.offset,
+                    path: f.path.clone(),
+                })
                 .collect(),
         };
         let bytes = serde_json::to_vec_pretty(&state).context("encoding checkpoints")?;
@@ -174,8 +187,10 @@ impl Checkpoints {
 fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let tmp = path.with_extension("json.tmp");
     let mut file = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-    file.write_all(bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    file.sync_all().with_context(|| format!("syncing {}", tmp.display()))?;
+    file.write_all(bytes)
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    file.sync_all()
+        .with_context(|| format!("syncing {}", tmp.display()))?;
     drop(file);
     fs::rename(&tmp, path).with_context(|| format!("renaming {} into place", tmp.display()))?;
     if let Some(dir) = path.parent() {
@@ -190,10 +205,19 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 mod tests {
     use super::*;
 
-    const F: FileId = FileId { dev: 1, ino: 7, fingerprint: 99 };
+    const F: FileId = FileId {
+        dev: 1,
+        ino: 7,
+        fingerprint: 99,
+    };
 
     fn range(start: u64, end: u64) -> FileRange {
-        FileRange { file: F, epoch: 0, start, end }
+        FileRange {
+            file: F,
+            epoch: 0,
+            start,
+            end,
+        }
     }
 
     #[test]
@@ -229,7 +253,10 @@ mod tests {
         c.persist().unwrap();
         let mut c = Checkpoints::load(dir.path()).unwrap();
         assert_eq!(c.offset(&F), Some(55));
-        let reused = FileId { fingerprint: 1, ..F };
+        let reused = FileId {
+            fingerprint: 1,
+            ..F
+        };
         c.track(reused, "/x", 0, 0);
         assert_eq!(c.offset(&F), None);
         assert_eq!(c.offset(&reused), Some(0));

@@ -56,7 +56,9 @@ impl std::str::FromStr for Format {
     fn from_str(s: &str) -> Result<Self, String> {
         Format::deserialize(serde::de::value::StrDeserializer::<serde::de::value::Error>::new(s))
             .map_err(|_| {
-                format!("unknown format {s:?}; expected apache_access, nginx_access, syslog or json")
+                format!(
+                    "unknown format {s:?}; expected apache_access, nginx_access, syslog or json"
+                )
             })
     }
 }
@@ -185,7 +187,7 @@ impl SinkConfig {
 #[derive(Debug, Clone)]
 pub enum SinkKind {
     Console(ConsoleSinkConfig),
-    Syslog(SyslogSinkConfig),
+    Syslog(Box<SyslogSinkConfig>),
 }
 
 /// `[sinks.NAME]` with `type = "console"`: one event per line on stdout.
@@ -314,7 +316,9 @@ fn de_size<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
     match Size::deserialize(d)? {
         Size::Int(n) => usize::try_from(n).map_err(serde::de::Error::custom),
         Size::Text(t) => parse_size(&t).ok_or_else(|| {
-            serde::de::Error::custom(format!("invalid size {t:?}; expected e.g. 1048576 or \"1MiB\""))
+            serde::de::Error::custom(format!(
+                "invalid size {t:?}; expected e.g. 1048576 or \"1MiB\""
+            ))
         }),
     }
 }
@@ -322,7 +326,9 @@ fn de_size<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
 /// Parses a byte size such as `"256KiB"`; `None` if it is not one.
 pub fn parse_size(text: &str) -> Option<usize> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (digits, unit) = text.split_at(split);
     let n: usize = digits.parse().ok()?;
     let factor: usize = match unit.trim() {
@@ -347,7 +353,9 @@ mod humantime_serde {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         let text = String::deserialize(d)?;
         humantime::parse_duration(&text).map_err(|e| {
-            serde::de::Error::custom(format!("invalid duration {text:?}: {e} (e.g. \"5s\", \"250ms\")"))
+            serde::de::Error::custom(format!(
+                "invalid duration {text:?}: {e} (e.g. \"5s\", \"250ms\")"
+            ))
         })
     }
 }
@@ -363,7 +371,11 @@ pub struct ConfigProblem {
 
 impl fmt::Display for ConfigProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file, self.line, self.column, self.message
+        )
     }
 }
 
@@ -390,18 +402,24 @@ pub fn load_file(path: &Path) -> Result<Config, ConfigErrors> {
 pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
     let at = |span: Option<Range<usize>>, message: String| {
         let (line, column) = span.map_or((1, 1), |s| line_column(text, s.start));
-        ConfigProblem { file: file.to_string(), line, column, message }
+        ConfigProblem {
+            file: file.to_string(),
+            line,
+            column,
+            message,
+        }
     };
     let kinds: Kinds = toml::from_str(text)
         .map_err(|e| ConfigErrors(vec![at(e.span(), e.message().to_string())]))?;
     let seed = DocumentSeed { kinds: &kinds };
     let raw = seed
-        .deserialize(toml::de::Deserializer::parse(text).map_err(|e| {
-            ConfigErrors(vec![at(e.span(), e.message().to_string())])
-        })?)
+        .deserialize(
+            toml::de::Deserializer::parse(text)
+                .map_err(|e| ConfigErrors(vec![at(e.span(), e.message().to_string())]))?,
+        )
         .map_err(|e| ConfigErrors(vec![at(e.span(), e.message().to_string())]))?;
     let problems: Vec<ConfigProblem> = raw
-        .check()
+        .check(&kinds)
         .into_iter()
         .map(|(span, message)| at(span, message))
         .collect();
@@ -447,7 +465,7 @@ struct RawConfig {
 #[derive(Debug)]
 enum RawSink {
     Console(ConsoleSinkConfig),
-    Syslog(SyslogSinkConfig),
+    Syslog(Box<SyslogSinkConfig>),
 }
 
 impl RawSink {
@@ -463,20 +481,32 @@ type Problem = (Option<Range<usize>>, String);
 
 impl RawConfig {
     /// Checks that cross keys or touch the outside world; serde has checked the rest.
-    fn check(&self) -> Vec<Problem> {
+    fn check(&self, kinds: &Kinds) -> Vec<Problem> {
         let mut problems = Vec::new();
+        // Problems of a whole component point at its `type` key.
+        let source_at = |name: &str| kinds.sources.get(name).map(|t| t.kind.span());
+        let sink_at = |name: &str| kinds.sinks.get(name).map(|t| t.kind.span());
         for (name, source) in &self.sources {
             if source.include.is_empty() {
-                problems.push((None, format!("source {name:?}: include lists no pattern")));
+                problems.push((
+                    source_at(name),
+                    format!("source {name:?}: include lists no pattern"),
+                ));
             }
             for pattern in source.include.iter().chain(&source.exclude) {
                 if let Err(e) = glob::Pattern::new(pattern) {
-                    problems.push((None, format!("source {name:?}: bad glob {pattern:?}: {e}")));
+                    problems.push((
+                        source_at(name),
+                        format!("source {name:?}: bad glob {pattern:?}: {e}"),
+                    ));
                 }
             }
             check_source(source, &mut problems);
             if source.max_line_bytes < 64 {
-                problems.push((None, format!("source {name:?}: max_line_bytes must be at least 64")));
+                problems.push((
+                    source_at(name),
+                    format!("source {name:?}: max_line_bytes must be at least 64"),
+                ));
             }
         }
         let mut taken = std::collections::BTreeSet::new();
@@ -496,12 +526,15 @@ impl RawConfig {
                 }
             }
             if let RawSink::Syslog(s) = sink {
-                check_syslog(name, s, &mut problems);
+                check_syslog(name, s, sink_at(name), &mut problems);
             }
         }
         for name in self.sources.keys() {
             if !taken.contains(name) {
-                problems.push((None, format!("source {name:?} is not an input of any sink")));
+                problems.push((
+                    source_at(name),
+                    format!("source {name:?} is not an input of any sink"),
+                ));
             }
         }
         problems
@@ -512,7 +545,12 @@ impl RawConfig {
             .sinks
             .into_iter()
             .map(|(name, sink)| {
-                let inputs = sink.inputs().get_ref().iter().map(|i| i.get_ref().clone()).collect();
+                let inputs = sink
+                    .inputs()
+                    .get_ref()
+                    .iter()
+                    .map(|i| i.get_ref().clone())
+                    .collect();
                 let kind = match sink {
                     RawSink::Console(c) => SinkKind::Console(c),
                     RawSink::Syslog(s) => SinkKind::Syslog(s),
@@ -532,7 +570,10 @@ impl RawConfig {
 fn check_source(settings: &FileSourceConfig, problems: &mut Vec<Problem>) {
     if let Some(tz) = &settings.timezone {
         if let Err(e) = jiff::tz::TimeZone::get(tz.get_ref()) {
-            problems.push((Some(tz.span()), format!("unknown timezone {:?}: {e}", tz.get_ref())));
+            problems.push((
+                Some(tz.span()),
+                format!("unknown timezone {:?}: {e}", tz.get_ref()),
+            ));
         }
     }
     if let Some(key) = &settings.cpr_key_file {
@@ -545,32 +586,52 @@ fn check_source(settings: &FileSourceConfig, problems: &mut Vec<Problem>) {
     }
 }
 
-fn check_syslog(name: &str, sink: &SyslogSinkConfig, problems: &mut Vec<Problem>) {
+fn check_syslog(
+    name: &str,
+    sink: &SyslogSinkConfig,
+    at: Option<Range<usize>>,
+    problems: &mut Vec<Problem>,
+) {
     let address = &sink.address;
     match address.get_ref().rsplit_once(':') {
         Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {}
         _ => problems.push((
             Some(address.span()),
-            format!("sink {name:?}: address {:?} is not host:port", address.get_ref()),
+            format!(
+                "sink {name:?}: address {:?} is not host:port",
+                address.get_ref()
+            ),
         )),
     }
     let tls = &sink.tls;
-    for file in [&tls.ca_file, &tls.cert_file, &tls.key_file].into_iter().flatten() {
+    for file in [&tls.ca_file, &tls.cert_file, &tls.key_file]
+        .into_iter()
+        .flatten()
+    {
         if let Err(e) = std::fs::metadata(file.get_ref()) {
-            problems.push((Some(file.span()), format!("{}: {e}", file.get_ref().display())));
+            problems.push((
+                Some(file.span()),
+                format!("{}: {e}", file.get_ref().display()),
+            ));
         }
     }
     if tls.cert_file.is_some() != tls.key_file.is_some() {
-        problems.push((None, format!("sink {name:?}: tls.cert_file and tls.key_file go together")));
+        problems.push((
+            at.clone(),
+            format!("sink {name:?}: tls.cert_file and tls.key_file go together"),
+        ));
     }
     if sink.reconnect_min.is_zero() || sink.reconnect_min > sink.reconnect_max {
         problems.push((
-            None,
+            at.clone(),
             format!("sink {name:?}: reconnect_min must be positive and at most reconnect_max"),
         ));
     }
     if sink.queue_batches == 0 {
-        problems.push((None, format!("sink {name:?}: queue_batches must be at least 1")));
+        problems.push((
+            at.clone(),
+            format!("sink {name:?}: queue_batches must be at least 1"),
+        ));
     }
 }
 
@@ -602,8 +663,16 @@ impl<'de> Visitor<'de> for DocumentSeed<'_> {
                 "shutdown_timeout" => {
                     shutdown_timeout = Some(map.next_value::<TimeoutValue>()?.0);
                 }
-                "sources" => sources = map.next_value_seed(ComponentsSeed(ComponentTable::Sources(self.kinds)))?.sources,
-                "sinks" => sinks = map.next_value_seed(ComponentsSeed(ComponentTable::Sinks(self.kinds)))?.sinks,
+                "sources" => {
+                    sources = map
+                        .next_value_seed(ComponentsSeed(ComponentTable::Sources(self.kinds)))?
+                        .sources
+                }
+                "sinks" => {
+                    sinks = map
+                        .next_value_seed(ComponentsSeed(ComponentTable::Sinks(self.kinds)))?
+                        .sinks
+                }
                 other => {
                     return Err(A::Error::unknown_field(
                         other,
@@ -660,7 +729,8 @@ impl<'de> Visitor<'de> for ComponentsSeed<'_> {
                     let kind = kinds.sources.get(&name).map(|t| t.kind.get_ref().as_str());
                     match kind {
                         Some("file") => {
-                            out.sources.insert(name, map.next_value::<FileSourceConfig>()?);
+                            out.sources
+                                .insert(name, map.next_value::<FileSourceConfig>()?);
                         }
                         other => {
                             return Err(A::Error::custom(format!(
@@ -674,12 +744,12 @@ impl<'de> Visitor<'de> for ComponentsSeed<'_> {
                     let kind = kinds.sinks.get(&name).map(|t| t.kind.get_ref().as_str());
                     let sink = match kind {
                         Some("console") => RawSink::Console(map.next_value()?),
-                        Some("syslog") => RawSink::Syslog(map.next_value()?),
+                        Some("syslog") => RawSink::Syslog(Box::new(map.next_value()?)),
                         other => {
                             return Err(A::Error::custom(format!(
-                                "sink {name:?}: unknown type {:?}; expected \"syslog\" or \"console\"",
-                                other.unwrap_or_default()
-                            )))
+                            "sink {name:?}: unknown type {:?}; expected \"syslog\" or \"console\"",
+                            other.unwrap_or_default()
+                        )))
                         }
                     };
                     out.sinks.insert(name, sink);
@@ -727,7 +797,9 @@ server_name = "siem.example.dk"
         assert_eq!(web.max_line_bytes, 64 * 1024);
         assert_eq!(web.device_name.as_deref(), Some("web01"));
         assert!(web.redact_cpr);
-        let SinkKind::Syslog(s) = &c.sinks["logpoint"].kind else { panic!("not syslog") };
+        let SinkKind::Syslog(s) = &c.sinks["logpoint"].kind else {
+            panic!("not syslog")
+        };
         assert_eq!(s.framing, Framing::OctetCounting);
         assert_eq!(s.host(), "siem.example.dk");
         assert_eq!(c.sinks["logpoint"].inputs, vec!["web".to_string()]);
@@ -749,9 +821,20 @@ server_name = "siem.example.dk"
             .replace("Europe/Copenhagen", "Europe/Kobenhavn");
         let err = parse(&text, "c.toml").unwrap_err();
         let lines: Vec<_> = err.0.iter().map(|p| (p.line, p.message.clone())).collect();
-        assert!(lines.iter().any(|(l, m)| *l == 16 && m.contains("\"wbe\"")), "{lines:?}");
-        assert!(lines.iter().any(|(l, m)| *l == 9 && m.contains("Kobenhavn")), "{lines:?}");
-        assert!(lines.iter().any(|(_, m)| m.contains("not an input")), "{lines:?}");
+        assert!(
+            lines.iter().any(|(l, m)| *l == 16 && m.contains("\"wbe\"")),
+            "{lines:?}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|(l, m)| *l == 9 && m.contains("Kobenhavn")),
+            "{lines:?}"
+        );
+        assert!(
+            lines.iter().any(|(_, m)| m.contains("not an input")),
+            "{lines:?}"
+        );
     }
 
     #[test]

@@ -60,7 +60,11 @@ impl<'a> Event<'a> {
     /// An empty event for records read from `source_name` on `device_name`.
     pub fn new(device_name: &'a str, source_name: &'a str) -> Self {
         Event {
-            time: EventTime { unix: 0, nanos: 0, offset_seconds: None },
+            time: EventTime {
+                unix: 0,
+                nanos: 0,
+                offset_seconds: None,
+            },
             norm_id: "Raw",
             labels: SmallVec::new(),
             fields: Vec::with_capacity(24),
@@ -97,13 +101,19 @@ impl<'a> Event<'a> {
     pub fn str(&mut self, name: &'static str, value: impl Into<Cow<'a, str>>) {
         let value = value.into();
         if !is_placeholder(&value) {
-            self.fields.push(Field { name: Cow::Borrowed(name), value: Value::Str(value) });
+            self.fields.push(Field {
+                name: Cow::Borrowed(name),
+                value: Value::Str(value),
+            });
         }
     }
 
     /// Adds a numeric field.
     pub fn int(&mut self, name: &'static str, value: i64) {
-        self.fields.push(Field { name: Cow::Borrowed(name), value: Value::Int(value) });
+        self.fields.push(Field {
+            name: Cow::Borrowed(name),
+            value: Value::Int(value),
+        });
     }
 
     /// Adds a field with a name decided at run time (JSON keys, structured-data names).
@@ -118,7 +128,10 @@ impl<'a> Event<'a> {
 
     /// The value of the first field called `name`.
     pub fn get(&self, name: &str) -> Option<&Value<'a>> {
-        self.fields.iter().find(|f| f.name == name).map(|f| &f.value)
+        self.fields
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| &f.value)
     }
 }
 

@@ -7,14 +7,14 @@
 
 pub mod batch;
 pub mod checkpoint;
-pub mod config;
-pub mod sinks;
 pub mod commands;
+pub mod config;
 pub mod encode;
 pub mod event;
 pub mod normalise;
-pub mod records;
-pub mod telemetry;
 pub mod pipeline;
 pub mod process;
+pub mod records;
+pub mod sinks;
 pub mod sources;
+pub mod telemetry;

@@ -10,7 +10,11 @@ use logferry::commands::validate::validate;
 use logferry::config::{self, Encoding, Format, SourceSettings};
 
 #[derive(Parser)]
-#[command(name = "logferry", version, about = "Collects logs, normalises them to the LogPoint taxonomy and ships them over syslog/TLS")]
+#[command(
+    name = "logferry",
+    version,
+    about = "Collects logs, normalises them to the LogPoint taxonomy and ships them over syslog/TLS"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -78,7 +82,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run { config } => run(config),
         Command::Validate { config } => {
-            return if validate(&config) { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+            return if validate(&config) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
         }
         Command::Normalise(args) => normalise_command(args),
     };

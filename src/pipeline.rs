@@ -43,8 +43,10 @@ pub fn run(config: Config) -> anyhow::Result<()> {
 /// Resolves on the first SIGTERM or SIGINT.
 async fn shutdown_signal() {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
-    else {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         tracing::error!("cannot install signal handlers; stop with SIGKILL");
         return std::future::pending().await;
     };
@@ -55,7 +57,10 @@ async fn shutdown_signal() {
 }
 
 /// Runs the agent until `shutdown` resolves, then stops gracefully.
-pub async fn run_until(config: Config, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+pub async fn run_until(
+    config: Config,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
     let checkpoints = Arc::new(Mutex::new(Checkpoints::load(&config.data_dir)?));
     let (ack_tx, ack_rx) = mpsc::unbounded_channel();
     let abort = CancellationToken::new();
@@ -87,11 +92,15 @@ pub async fn run_until(config: Config, shutdown: impl std::future::Future<Output
             .sinks
             .iter()
             .filter(|(_, sink)| sink.inputs.contains(name))
-            .filter_map(|(sink_name, sink)| Some((sink.wire_format(), queues.get(sink_name)?.clone())))
+            .filter_map(|(sink_name, sink)| {
+                Some((sink.wire_format(), queues.get(sink_name)?.clone()))
+            })
             .collect();
-        let normaliser = Normaliser::new(&source.settings()).with_context(|| format!("source {name:?}"))?;
+        let normaliser =
+            Normaliser::new(&source.settings()).with_context(|| format!("source {name:?}"))?;
         let processor = Processor::new(normaliser, outputs, ack_tx.clone());
-        let file_source = FileSource::new(name, source.clone(), processor, Arc::clone(&checkpoints));
+        let file_source =
+            FileSource::new(name, source.clone(), processor, Arc::clone(&checkpoints));
         stops.push(file_source.stop_handle());
         let thread = std::thread::Builder::new()
             .name(format!("source-{name}"))
@@ -104,8 +113,16 @@ pub async fn run_until(config: Config, shutdown: impl std::future::Future<Output
     drop(ack_tx);
 
     let store_stop = CancellationToken::new();
-    let store = tokio::spawn(keep_checkpoints(Arc::clone(&checkpoints), ack_rx, store_stop.clone()));
-    tracing::info!(sources = config.sources.len(), sinks = config.sinks.len(), "logferry running");
+    let store = tokio::spawn(keep_checkpoints(
+        Arc::clone(&checkpoints),
+        ack_rx,
+        store_stop.clone(),
+    ));
+    tracing::info!(
+        sources = config.sources.len(),
+        sinks = config.sinks.len(),
+        "logferry running"
+    );
 
     shutdown.await;
     for stop in &stops {
@@ -121,7 +138,10 @@ pub async fn run_until(config: Config, shutdown: impl std::future::Future<Output
         while sinks.join_next().await.is_some() {}
     };
     tokio::pin!(drained);
-    if tokio::time::timeout(config.shutdown_timeout, &mut drained).await.is_err() {
+    if tokio::time::timeout(config.shutdown_timeout, &mut drained)
+        .await
+        .is_err()
+    {
         tracing::warn!(
             timeout = ?config.shutdown_timeout,
             "sinks did not drain in time; undelivered events will be read again on the next start"

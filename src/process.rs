@@ -53,10 +53,20 @@ impl Processor {
         for (format, sender) in sinks {
             match routes.iter_mut().find(|r| r.format == format) {
                 Some(route) => route.sinks.push(sender),
-                None => routes.push(Route { format, sinks: vec![sender], buffer: Vec::new() }),
+                None => routes.push(Route {
+                    format,
+                    sinks: vec![sender],
+                    buffer: Vec::new(),
+                }),
             }
         }
-        Processor { normaliser, routes, sink_count, acks, scratch: Vec::new() }
+        Processor {
+            normaliser,
+            routes,
+            sink_count,
+            acks,
+            scratch: Vec::new(),
+        }
     }
 
     /// The normaliser of this source.
@@ -73,7 +83,10 @@ impl Processor {
         range: FileRange,
         now: EventTime,
     ) -> Result<(), SinksClosed> {
-        let receipt = Receipt { delivered: Delivered::File(range), to: self.acks.clone() };
+        let receipt = Receipt {
+            delivered: Delivered::File(range),
+            to: self.acks.clone(),
+        };
         if chunk.records.is_empty() {
             AckToken::new(1, Some(receipt)).ack();
             return Ok(());
@@ -85,8 +98,13 @@ impl Processor {
         }
         for record in &chunk.records {
             event.reset(source_name);
-            let ctx = RecordContext { source_name, now, truncated: record.truncated };
-            self.normaliser.normalise(&chunk.data[record.bytes.clone()], &ctx, &mut event);
+            let ctx = RecordContext {
+                source_name,
+                now,
+                truncated: record.truncated,
+            };
+            self.normaliser
+                .normalise(&chunk.data[record.bytes.clone()], &ctx, &mut event);
             for route in &mut self.routes {
                 write_event(&event, route.format, &mut route.buffer, &mut self.scratch);
             }

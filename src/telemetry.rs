@@ -1,5 +1,7 @@
 //! The agent's own logs: `tracing` to stderr, filtered by `LOGFERRY_LOG` (default `info`).
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 /// Installs the stderr subscriber once; later calls do nothing.
@@ -8,6 +10,7 @@ pub fn init() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .try_init();
 }

@@ -25,15 +25,25 @@ fn access_line(n: usize) -> String {
 }
 
 fn append(path: &Path, from: usize, to: usize) {
-    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
     let text: String = (from..to).map(access_line).collect();
     file.write_all(text.as_bytes()).unwrap();
 }
 
 /// The number in `/item/N` of a received message.
 fn item(message: &str) -> usize {
-    let start = message.find("/item/").unwrap_or_else(|| panic!("no item in {message}")) + 6;
-    let digits: String = message[start..].chars().take_while(char::is_ascii_digit).collect();
+    let start = message
+        .find("/item/")
+        .unwrap_or_else(|| panic!("no item in {message}"))
+        + 6;
+    let digits: String = message[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
     digits.parse().unwrap()
 }
 
@@ -49,9 +59,23 @@ fn tally(messages: &[String]) -> BTreeMap<usize, usize> {
 fn assert_exactly_once(messages: &[String], n: usize) {
     let seen = tally(messages);
     let missing: Vec<_> = (0..n).filter(|i| !seen.contains_key(i)).collect();
-    let dups: Vec<_> = seen.iter().filter(|(_, c)| **c > 1).map(|(i, _)| *i).collect();
-    assert!(missing.is_empty(), "missing {} items, first {:?}", missing.len(), &missing[..missing.len().min(10)]);
-    assert!(dups.is_empty(), "duplicated {} items, first {:?}", dups.len(), &dups[..dups.len().min(10)]);
+    let dups: Vec<_> = seen
+        .iter()
+        .filter(|(_, c)| **c > 1)
+        .map(|(i, _)| *i)
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "missing {} items, first {:?}",
+        missing.len(),
+        &missing[..missing.len().min(10)]
+    );
+    assert!(
+        dups.is_empty(),
+        "duplicated {} items, first {:?}",
+        dups.len(),
+        &dups[..dups.len().min(10)]
+    );
     assert_eq!(messages.len(), n);
 }
 
@@ -70,12 +94,18 @@ impl Agent {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
-        Agent { child, config: config.to_path_buf() }
+        Agent {
+            child,
+            config: config.to_path_buf(),
+        }
     }
 
     /// SIGTERM, then waits for a clean exit.
     fn stop(mut self) {
-        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
         assert!(status.success());
         let deadline = Instant::now() + WAIT;
         loop {
@@ -83,7 +113,10 @@ impl Agent {
                 assert!(status.success(), "agent exited with {status}");
                 return;
             }
-            assert!(Instant::now() < deadline, "agent did not stop after SIGTERM");
+            assert!(
+                Instant::now() < deadline,
+                "agent did not stop after SIGTERM"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -158,18 +191,31 @@ async fn tls_both_framings_and_encodings_exactly_once() {
     append(&log, 0, n / 2);
     let mut collectors = Vec::new();
     let mut sinks = Vec::new();
-    for (framing, encoding) in [("lf", "kv"), ("octet-counting", "kv"), ("lf", "json"), ("octet-counting", "json")] {
+    for (framing, encoding) in [
+        ("lf", "kv"),
+        ("octet-counting", "kv"),
+        ("lf", "json"),
+        ("octet-counting", "json"),
+    ] {
         let collector = Collector::start(tls_options(&pki)).await;
         let name = format!("{}_{encoding}", framing.replace('-', "_"));
         sinks.push(tls_sink(&name, &collector, &pki, framing, encoding));
         collectors.push((framing, encoding, collector));
     }
-    let agent = Agent::start(&write_config(dir.path(), &log.display().to_string(), &sinks));
+    let agent = Agent::start(&write_config(
+        dir.path(),
+        &log.display().to_string(),
+        &sinks,
+    ));
     append(&log, n / 2, n);
     for (framing, encoding, collector) in &collectors {
         let messages = collector.expect_messages(n, WAIT).await;
         assert_exactly_once(&messages, n);
-        assert!(collector.bad_frames().is_empty(), "{framing}/{encoding}: {:?}", collector.bad_frames());
+        assert!(
+            collector.bad_frames().is_empty(),
+            "{framing}/{encoding}: {:?}",
+            collector.bad_frames()
+        );
         let first = messages.iter().find(|m| item(m) == 7).unwrap();
         let header = "<14>1 2026-11-26T10:00:00.000000+01:00 e2e-host apache - ApacheAccess - ";
         assert!(first.starts_with(header), "{framing}/{encoding}: {first}");
@@ -189,7 +235,10 @@ async fn tls_both_framings_and_encodings_exactly_once() {
             assert_eq!(event["sent_datasize"], 107);
             assert_eq!(event["url"], "/item/7?q=a%20b");
             assert_eq!(event["source_address"], "192.0.2.7");
-            assert_eq!(event["label"], serde_json::json!(["Web", "Access", "Successful"]));
+            assert_eq!(
+                event["label"],
+                serde_json::json!(["Web", "Access", "Successful"])
+            );
         }
     }
     agent.stop();
@@ -200,7 +249,11 @@ async fn rename_rotation_and_restarts_lose_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let collector = Collector::start(CollectorOptions::default()).await;
     let log = dir.path().join("app.log");
-    let config = write_config(dir.path(), &log.display().to_string(), &[tcp_sink(&collector.address())]);
+    let config = write_config(
+        dir.path(),
+        &log.display().to_string(),
+        &[tcp_sink(&collector.address())],
+    );
     let mut agent = Agent::start(&config);
     let mut written = 0;
     for round in 0..6 {
@@ -229,7 +282,11 @@ async fn copytruncate_is_read_again_from_the_start() {
     let dir = tempfile::tempdir().unwrap();
     let collector = Collector::start(CollectorOptions::default()).await;
     let log = dir.path().join("app.log");
-    let config = write_config(dir.path(), &log.display().to_string(), &[tcp_sink(&collector.address())]);
+    let config = write_config(
+        dir.path(),
+        &log.display().to_string(),
+        &[tcp_sink(&collector.address())],
+    );
     let agent = Agent::start(&config);
     let mut written = 0;
     for round in 0..4 {
@@ -242,7 +299,12 @@ async fn copytruncate_is_read_again_from_the_start() {
         // read and the truncation would only be in the copy, which this glob does not follow.
         assert!(collector.wait_for(written, WAIT).await, "round {round}");
         std::fs::copy(&log, dir.path().join(format!("copy.{round}"))).unwrap();
-        std::fs::OpenOptions::new().write(true).open(&log).unwrap().set_len(0).unwrap();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&log)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
     }
     append(&log, written, written + 100);
     written += 100;
@@ -260,11 +322,18 @@ async fn collector_down_at_start_loses_nothing_and_memory_stays_bounded() {
     let n = 200_000;
     append(&log, 0, n);
     let address = format!("127.0.0.1:{port}");
-    let config = write_config(dir.path(), &log.display().to_string(), &[tcp_sink(&address)]);
+    let config = write_config(
+        dir.path(),
+        &log.display().to_string(),
+        &[tcp_sink(&address)],
+    );
     let agent = Agent::start(&config);
     tokio::time::sleep(Duration::from_secs(2)).await;
     let rss_mib = agent.rss_kib() / 1024;
-    assert!(rss_mib < 64, "RSS {rss_mib} MiB while the collector is down");
+    assert!(
+        rss_mib < 64,
+        "RSS {rss_mib} MiB while the collector is down"
+    );
     let collector = Collector::start_on(port, CollectorOptions::default()).await;
     let messages = collector.expect_messages(n, Duration::from_secs(60)).await;
     assert_exactly_once(&messages, n);

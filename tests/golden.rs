@@ -17,7 +17,9 @@ fn run_normalise(case: &Value, dir: &Path, extra: &[&str]) -> String {
     let ctx = &case["context"];
     let input = dir.join("input");
     let bytes = match case.get("input_b64") {
-        Some(b64) => base64::engine::general_purpose::STANDARD.decode(b64.as_str().unwrap()).unwrap(),
+        Some(b64) => base64::engine::general_purpose::STANDARD
+            .decode(b64.as_str().unwrap())
+            .unwrap(),
         None => format!("{}\n", case["input"].as_str().unwrap()).into_bytes(),
     };
     std::fs::write(&input, bytes).unwrap();
@@ -36,7 +38,12 @@ fn run_normalise(case: &Value, dir: &Path, extra: &[&str]) -> String {
         .arg(&input)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}: {}", case["id"], String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        case["id"],
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -46,17 +53,24 @@ fn check(case: &Value) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
     let mut problems = Vec::new();
     let out = run_normalise(case, dir.path(), &[]);
-    let events: Vec<Map<String, Value>> =
-        out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let events: Vec<Map<String, Value>> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     if events.len() != 1 {
-        return vec![format!("{id}: {} events instead of 1:\n{out}", events.len())];
+        return vec![format!(
+            "{id}: {} events instead of 1:\n{out}",
+            events.len()
+        )];
     }
     let got = &events[0];
     let expected = case["expected"].as_object().unwrap();
     let got_keys: Vec<&String> = got.keys().collect();
     let want_keys: Vec<&String> = expected.keys().collect();
     if got_keys != want_keys {
-        problems.push(format!("{id}: keys\n  got  {got_keys:?}\n  want {want_keys:?}"));
+        problems.push(format!(
+            "{id}: keys\n  got  {got_keys:?}\n  want {want_keys:?}"
+        ));
     }
     for (key, want) in expected {
         match got.get(key) {
@@ -74,7 +88,10 @@ fn check(case: &Value) -> Vec<String> {
     if let Some(line) = case.get("syslog").and_then(Value::as_str) {
         let got = run_normalise(case, dir.path(), &["--encoding", "kv", "--rfc5424"]);
         if got.trim_end_matches('\n') != line {
-            problems.push(format!("{id}: syslog\n  got  {}\n  want {line}", got.trim_end()));
+            problems.push(format!(
+                "{id}: syslog\n  got  {}\n  want {line}",
+                got.trim_end()
+            ));
         }
     }
     problems
@@ -108,7 +125,10 @@ fn check_file(path: &Path) {
 fn shared_golden_cases() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/schema/golden.jsonl");
     if !path.exists() {
-        eprintln!("skipped: {} not found (a checkout without ../shared)", path.display());
+        eprintln!(
+            "skipped: {} not found (a checkout without ../shared)",
+            path.display()
+        );
         return;
     }
     check_file(&path);

@@ -12,8 +12,8 @@ use logferry::batch::BatchSender;
 use logferry::config::SyslogSinkConfig;
 use logferry::sinks::syslog::SyslogSink;
 use support::{
-    lf, message, octet, syslog_config, toml_path, Acks, Collector, CollectorOptions, LogCapture, Pki,
-    ReadMode,
+    lf, message, octet, syslog_config, toml_path, Acks, Collector, CollectorOptions, LogCapture,
+    Pki, ReadMode,
 };
 use tokio::task::JoinHandle;
 use tokio::time::{sleep, timeout, Instant};
@@ -36,34 +36,57 @@ fn start(config: &SyslogSinkConfig) -> Running {
     let (tx, rx) = tokio::sync::mpsc::channel(config.queue_batches);
     let abort = CancellationToken::new();
     let logs = LogCapture::default();
-    let task = tokio::spawn(sink.run(rx, abort.clone()).with_subscriber(logs.subscriber()));
-    Running { input: Some(tx), abort, task, logs }
+    let task = tokio::spawn(
+        sink.run(rx, abort.clone())
+            .with_subscriber(logs.subscriber()),
+    );
+    Running {
+        input: Some(tx),
+        abort,
+        task,
+        logs,
+    }
 }
 
 impl Running {
     /// Sends batch `id`: PER_BATCH messages, LF-framed for even ids and octet-counted for odd ones.
     async fn send(&self, acks: &Acks, id: u64) {
         let messages = batch_messages(id);
-        let bytes = if id % 2 == 0 { lf(&messages) } else { octet(&messages) };
+        let bytes = if id % 2 == 0 {
+            lf(&messages)
+        } else {
+            octet(&messages)
+        };
         let input = self.input.as_ref().expect("input still open");
-        input.send(acks.batch(id, bytes, PER_BATCH)).await.expect("sink is running");
+        input
+            .send(acks.batch(id, bytes, PER_BATCH))
+            .await
+            .expect("sink is running");
     }
 
     /// Closes the input and waits for run to return.
     async fn finish(mut self) {
         self.input = None;
-        timeout(WAIT, self.task).await.expect("run returns").expect("run does not panic");
+        timeout(WAIT, self.task)
+            .await
+            .expect("run returns")
+            .expect("run does not panic");
     }
 
     /// Aborts and checks that run returns promptly.
     async fn abort(self, within: Duration) {
         self.abort.cancel();
-        timeout(within, self.task).await.expect("run returns after abort").expect("no panic");
+        timeout(within, self.task)
+            .await
+            .expect("run returns after abort")
+            .expect("no panic");
     }
 }
 
 fn batch_messages(id: u64) -> Vec<String> {
-    (0..PER_BATCH).map(|i| message(id as usize * PER_BATCH + i)).collect()
+    (0..PER_BATCH)
+        .map(|i| message(id as usize * PER_BATCH + i))
+        .collect()
 }
 
 fn all_messages(ids: std::ops::Range<u64>) -> Vec<String> {
@@ -88,7 +111,10 @@ async fn wait_acked(acks: &mut Acks, n: usize) {
 }
 
 fn tls_keys(pki: &Pki, extra: &str) -> String {
-    format!("transport = \"tls\"\n[sinks.out.tls]\n{}{extra}", toml_path("ca_file", &pki.ca_cert))
+    format!(
+        "transport = \"tls\"\n[sinks.out.tls]\n{}{extra}",
+        toml_path("ca_file", &pki.ca_cert)
+    )
 }
 
 /// Sends `batches` batches through a fresh sink and checks exactly-once, in-order delivery and acks.
@@ -101,8 +127,16 @@ async fn deliver_all(collector: &Collector, config: &SyslogSinkConfig, batches: 
     sink.finish().await;
     let expected = all_messages(0..batches);
     // Run returned after closing gracefully, so everything is already there.
-    assert_eq!(collector.messages(), expected, "every message once, in order");
-    assert!(collector.bad_frames().is_empty(), "{:?}", collector.bad_frames());
+    assert_eq!(
+        collector.messages(),
+        expected,
+        "every message once, in order"
+    );
+    assert!(
+        collector.bad_frames().is_empty(),
+        "{:?}",
+        collector.bad_frames()
+    );
     assert!(acks.acked().values().all(|&n| n == 1));
     assert_eq!(acks.acked().len(), batches as usize);
 }
@@ -117,7 +151,10 @@ async fn tcp_delivers_every_batch_exactly_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_delivers_every_batch_exactly_once() {
     let pki = Pki::generate();
-    let collector = Collector::start(CollectorOptions { tls: Some(pki.server_tls()) }).await;
+    let collector = Collector::start(CollectorOptions {
+        tls: Some(pki.server_tls()),
+    })
+    .await;
     // An IP address as the server name: matched against the certificate's IP SAN.
     let config = syslog_config(&collector.address(), &tls_keys(&pki, ""));
     deliver_all(&collector, &config, 400).await;
@@ -126,7 +163,10 @@ async fn tls_delivers_every_batch_exactly_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls12_with_a_dns_server_name() {
     let pki = Pki::generate();
-    let tls = support::ServerTls { tls12_only: true, ..pki.server_tls() };
+    let tls = support::ServerTls {
+        tls12_only: true,
+        ..pki.server_tls()
+    };
     let collector = Collector::start(CollectorOptions { tls: Some(tls) }).await;
     let address = format!("localhost:{}", collector.port());
     let config = syslog_config(&address, &tls_keys(&pki, "server_name = \"localhost\"\n"));
@@ -144,8 +184,13 @@ async fn collector_down_at_start_gets_everything_later() {
         sink.send(&acks, id).await;
     }
     sleep(Duration::from_millis(500)).await;
-    assert!(acks.acked().is_empty(), "acked before anything could be written");
-    let options = CollectorOptions { tls: Some(pki.server_tls()) };
+    assert!(
+        acks.acked().is_empty(),
+        "acked before anything could be written"
+    );
+    let options = CollectorOptions {
+        tls: Some(pki.server_tls()),
+    };
     let collector = Collector::start_on(port, options).await;
     wait_acked(&mut acks, 20).await;
     let logs = sink.logs.clone();
@@ -155,12 +200,20 @@ async fn collector_down_at_start_gets_everything_later() {
 }
 
 /// Sends batches `ids` at a steady pace, so that a restart happens mid-stream.
-fn trickle(sink: &Running, acks: &Acks, ids: std::ops::Range<u64>) -> impl std::future::Future<Output = ()> {
+fn trickle(
+    sink: &Running,
+    acks: &Acks,
+    ids: std::ops::Range<u64>,
+) -> impl std::future::Future<Output = ()> {
     let input = sink.input.clone().expect("input open");
     let batches: Vec<_> = ids
         .map(|id| {
             let messages = batch_messages(id);
-            let bytes = if id % 2 == 0 { lf(&messages) } else { octet(&messages) };
+            let bytes = if id % 2 == 0 {
+                lf(&messages)
+            } else {
+                octet(&messages)
+            };
             acks.batch(id, bytes, PER_BATCH)
         })
         .collect();
@@ -175,7 +228,10 @@ fn trickle(sink: &Running, acks: &Acks, ids: std::ops::Range<u64>) -> impl std::
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn collector_restarted_mid_stream_loses_nothing() {
     let pki = Pki::generate();
-    let mut collector = Collector::start(CollectorOptions { tls: Some(pki.server_tls()) }).await;
+    let mut collector = Collector::start(CollectorOptions {
+        tls: Some(pki.server_tls()),
+    })
+    .await;
     let config = syslog_config(&collector.address(), &tls_keys(&pki, ""));
     let mut acks = Acks::default();
     let sink = start(&config);
@@ -189,8 +245,15 @@ async fn collector_restarted_mid_stream_loses_nothing() {
     let received = collector.messages();
     let counts = tally(&received);
     let expected = all_messages(0..300);
-    let missing: Vec<_> = expected.iter().filter(|m| !counts.contains_key(m.as_str())).collect();
-    assert!(missing.is_empty(), "lost {} messages: {missing:?}", missing.len());
+    let missing: Vec<_> = expected
+        .iter()
+        .filter(|m| !counts.contains_key(m.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "lost {} messages: {missing:?}",
+        missing.len()
+    );
     let dups: usize = counts.values().map(|n| n - 1).sum();
     println!("duplicates after a graceful collector restart: {dups}");
     assert!(dups <= 2 * PER_BATCH, "{dups} duplicates");
@@ -214,7 +277,11 @@ async fn collector_crash_while_idle_is_noticed() {
         sink.send(&acks, id).await;
     }
     sleep(Duration::from_millis(300)).await;
-    assert_eq!(acks.acked().len(), 10, "nothing acked while the collector is down");
+    assert_eq!(
+        acks.acked().len(),
+        10,
+        "nothing acked while the collector is down"
+    );
     collector.start_again().await;
     wait_acked(&mut acks, 20).await;
     sink.finish().await;
@@ -231,19 +298,36 @@ async fn refused(collector: &Collector, config: &SyslogSinkConfig, reason: &str)
     sleep(Duration::from_millis(800)).await;
     assert_eq!(collector.count(), 0);
     assert_eq!(collector.bytes_received(), 0);
-    assert_eq!(collector.not_tls_connections(), 0, "plaintext sent to a TLS collector");
-    assert!(collector.connections() >= 2, "retries: {} connections", collector.connections());
+    assert_eq!(
+        collector.not_tls_connections(),
+        0,
+        "plaintext sent to a TLS collector"
+    );
+    assert!(
+        collector.connections() >= 2,
+        "retries: {} connections",
+        collector.connections()
+    );
     let logs = sink.logs.clone();
     sink.abort(Duration::from_secs(2)).await;
     let logs = logs.text();
-    assert!(logs.contains("ERROR") && logs.contains(reason), "expected {reason:?} in:\n{logs}");
+    assert!(
+        logs.contains("ERROR") && logs.contains(reason),
+        "expected {reason:?} in:\n{logs}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_ca_is_refused_and_retried() {
     let pki = Pki::generate();
-    let collector = Collector::start(CollectorOptions { tls: Some(pki.server_tls()) }).await;
-    let keys = format!("transport = \"tls\"\n[sinks.out.tls]\n{}", toml_path("ca_file", &pki.other_ca_cert));
+    let collector = Collector::start(CollectorOptions {
+        tls: Some(pki.server_tls()),
+    })
+    .await;
+    let keys = format!(
+        "transport = \"tls\"\n[sinks.out.tls]\n{}",
+        toml_path("ca_file", &pki.other_ca_cert)
+    );
     let config = syslog_config(&collector.address(), &keys);
     refused(&collector, &config, "UnknownIssuer").await;
 }
@@ -251,16 +335,24 @@ async fn unknown_ca_is_refused_and_retried() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_host_name_is_refused_and_retried() {
     let pki = Pki::generate();
-    let collector = Collector::start(CollectorOptions { tls: Some(pki.server_tls()) }).await;
-    let config =
-        syslog_config(&collector.address(), &tls_keys(&pki, "server_name = \"siem.example.dk\"\n"));
+    let collector = Collector::start(CollectorOptions {
+        tls: Some(pki.server_tls()),
+    })
+    .await;
+    let config = syslog_config(
+        &collector.address(),
+        &tls_keys(&pki, "server_name = \"siem.example.dk\"\n"),
+    );
     refused(&collector, &config, "not valid for name").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mtls_works_with_a_client_certificate() {
     let pki = Pki::generate();
-    let collector = Collector::start(CollectorOptions { tls: Some(pki.server_mtls()) }).await;
+    let collector = Collector::start(CollectorOptions {
+        tls: Some(pki.server_mtls()),
+    })
+    .await;
     let client = toml_path("cert_file", &pki.client_cert) + &toml_path("key_file", &pki.client_key);
     let config = syslog_config(&collector.address(), &tls_keys(&pki, &client));
     deliver_all(&collector, &config, 20).await;
@@ -269,7 +361,10 @@ async fn mtls_works_with_a_client_certificate() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mtls_refuses_a_sink_without_client_certificate() {
     let pki = Pki::generate();
-    let collector = Collector::start(CollectorOptions { tls: Some(pki.server_mtls()) }).await;
+    let collector = Collector::start(CollectorOptions {
+        tls: Some(pki.server_mtls()),
+    })
+    .await;
     let config = syslog_config(&collector.address(), &tls_keys(&pki, ""));
     refused(&collector, &config, "CertificateRequired").await;
     assert!(!collector.tls_errors().is_empty());
@@ -278,12 +373,18 @@ async fn mtls_refuses_a_sink_without_client_certificate() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graceful_close_under_tls13_delivers_the_last_batch() {
     let pki = Pki::generate();
-    let collector = Collector::start(CollectorOptions { tls: Some(pki.server_tls()) }).await;
+    let collector = Collector::start(CollectorOptions {
+        tls: Some(pki.server_tls()),
+    })
+    .await;
     // The collector reads nothing until the sink has closed and gone: had the sink's close reset the
     // connection (unread session tickets in its receive buffer), the collector's kernel would drop
     // the data it holds for us, and the messages below would never arrive.
     collector.set_read_mode(ReadMode::Paused);
-    let config = syslog_config(&collector.address(), &tls_keys(&pki, "close_timeout = \"300ms\"\n"));
+    let config = syslog_config(
+        &collector.address(),
+        &tls_keys(&pki, "close_timeout = \"300ms\"\n"),
+    );
     let mut acks = Acks::default();
     let sink = start(&config);
     for id in 0..3 {
@@ -292,15 +393,25 @@ async fn graceful_close_under_tls13_delivers_the_last_batch() {
     sink.finish().await;
     assert_eq!(acks.acked().len(), 3);
     collector.set_read_mode(ReadMode::Normal);
-    assert_eq!(collector.expect_messages(15, WAIT).await, all_messages(0..3));
-    assert!(collector.bad_frames().is_empty(), "{:?}", collector.bad_frames());
+    assert_eq!(
+        collector.expect_messages(15, WAIT).await,
+        all_messages(0..3)
+    );
+    assert!(
+        collector.bad_frames().is_empty(),
+        "{:?}",
+        collector.bad_frames()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn abort_returns_while_the_collector_stalls() {
     let collector = Collector::start(CollectorOptions::default()).await;
     collector.set_read_mode(ReadMode::Paused);
-    let config = syslog_config(&collector.address(), "transport = \"tcp\"\nclose_timeout = \"300ms\"\n");
+    let config = syslog_config(
+        &collector.address(),
+        "transport = \"tcp\"\nclose_timeout = \"300ms\"\n",
+    );
     let mut acks = Acks::default();
     let sink = start(&config);
     let big = bytes::Bytes::from(vec![b'x'; 1 << 20]);
@@ -308,7 +419,12 @@ async fn abort_returns_while_the_collector_stalls() {
     // Far more than the socket buffers hold: the sink's write blocks, and so do further sends.
     for id in 0..64 {
         let input = sink.input.as_ref().expect("open");
-        match timeout(Duration::from_millis(200), input.send(acks.batch(id, big.clone(), 1))).await {
+        match timeout(
+            Duration::from_millis(200),
+            input.send(acks.batch(id, big.clone(), 1)),
+        )
+        .await
+        {
             Ok(result) => result.expect("sink is running"),
             Err(_) => break,
         }
@@ -316,8 +432,15 @@ async fn abort_returns_while_the_collector_stalls() {
     }
     let started = Instant::now();
     sink.abort(Duration::from_secs(2)).await;
-    assert!(started.elapsed() < Duration::from_secs(1), "abort took {:?}", started.elapsed());
-    assert!(acks.acked().len() < sent, "stalled batches must stay unacknowledged");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "abort took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        acks.acked().len() < sent,
+        "stalled batches must stay unacknowledged"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -328,7 +451,11 @@ async fn slow_collector_gets_everything() {
     let started = Instant::now();
     deliver_all(&collector, &config, 200).await;
     // 200 batches of ~5×100 bytes at 64 KiB/s: the sink was held back, not lossy.
-    assert!(started.elapsed() > Duration::from_millis(500), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() > Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
@@ -336,9 +463,14 @@ fn missing_or_bad_files_fail_at_setup() {
     let pki = Pki::generate();
     let garbage = pki.dir.path().join("garbage.pem");
     std::fs::write(&garbage, "not a certificate").expect("write");
-    let keys = format!("transport = \"tls\"\n[sinks.out.tls]\n{}", toml_path("ca_file", &garbage));
+    let keys = format!(
+        "transport = \"tls\"\n[sinks.out.tls]\n{}",
+        toml_path("ca_file", &garbage)
+    );
     let config = syslog_config("127.0.0.1:6514", &keys);
-    let err = SyslogSink::new("bad", &config).err().expect("a CA file without certificates is an error");
+    let err = SyslogSink::new("bad", &config)
+        .err()
+        .expect("a CA file without certificates is an error");
     assert!(format!("{err:#}").contains("garbage.pem"), "{err:#}");
     // A key that does not belong to the certificate.
     let client = toml_path("cert_file", &pki.client_cert) + &toml_path("key_file", &pki.server_key);

@@ -66,8 +66,11 @@ pub struct SyslogRecord<'a> {
     pub message: &'a [u8],
 }
 
-/// Parses one syslog line, RFC 5424 when it starts with `<PRI>VERSION `, RFC 3164 otherwise.
+/// Parses one syslog line, RFC 5424 when it starts with `<PRI>VERSION ` (or `1 ` without
+/// PRI), RFC 3164 otherwise.
 ///
+/// RFC 5424 header fields must be printable US-ASCII (their RFC length limits are not
+/// enforced); a header or SD that breaks the grammar is an error. RFC 3164 is lenient.
 /// An RFC 3164 line without `<PRI>` must start with a timestamp (`Mmm dd hh:mm:ss` or
 /// RFC 3339); with `<PRI>`, a missing timestamp gives `time: None`. Never panics,
 /// allocates nothing; error offsets are from the start of `line`.
@@ -80,10 +83,12 @@ pub fn parse(line: &[u8]) -> Result<SyslogRecord<'_>, ParseError> {
     };
     let rest = from(line, pos);
     let (ver, after_ver) = crate::scan::leading_digits(rest);
-    if (1..=3).contains(&ver.len())
-        && ver.first() != Some(&b'0')
-        && after_ver.first() == Some(&b' ')
-    {
+    let version_ok = if pri.is_some() {
+        (1..=3).contains(&ver.len()) && ver.first() != Some(&b'0')
+    } else {
+        ver == b"1"
+    };
+    if version_ok && after_ver.first() == Some(&b' ') {
         parse_5424(line, pos + ver.len() + 1, pri)
     } else {
         parse_3164(line, pos, pri)
@@ -221,7 +226,13 @@ fn header_field<'a>(
     match split_at(rest, end).0 {
         b"" => Err(ParseError::new(reason, pos)),
         b"-" => Ok((None, pos + end + 1)),
-        f => Ok((Some(f), pos + end + 1)),
+        f => match f.iter().position(|c| !(33..=126).contains(c)) {
+            Some(bad) => Err(ParseError::new(
+                "non-printable byte in header field",
+                pos + bad,
+            )),
+            None => Ok((Some(f), pos + end + 1)),
+        },
     }
 }
 
@@ -759,6 +770,14 @@ mod tests {
             )
         );
 
+        let r = parse(b"1 - h - - - - no PRI").unwrap();
+        assert_eq!(
+            (r.protocol, r.pri, r.hostname, r.message),
+            (Protocol::Rfc5424, None, Some(&b"h"[..]), &b"no PRI"[..])
+        );
+        assert!(parse(b"122 - - - - - -").is_err());
+        let r = parse(b"<1>999 - - - - - -").unwrap();
+        assert_eq!(r.protocol, Protocol::Rfc5424);
         let r = parse(b"<14>1 - - - - - -").unwrap();
         assert_eq!(
             (
@@ -829,6 +848,8 @@ mod tests {
             b"<34>1 2003-10-11T22:14:15.003Z host app pid msgid [a x=\"1\"",
             b"<34>1 2003-10-11T22:14:15.003Z host app pid msgid -x",
             b"<34>1 2003-13-11T22:14:15.003Z host app pid msgid -",
+            b"<1>1 - host\nname - - - -",
+            b"<1>1 - - a\x7fp - - -",
         ] {
             let e = parse(line).unwrap_err();
             assert!(e.offset <= line.len());

@@ -33,12 +33,19 @@ pub fn normalise(request: &NormaliseRequest, out: &mut impl Write) -> anyhow::Re
             data = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         }
         None => {
-            std::io::stdin().read_to_end(&mut data).context("reading stdin")?;
+            std::io::stdin()
+                .read_to_end(&mut data)
+                .context("reading stdin")?;
         }
     }
-    let path = request.input.as_ref().map_or_else(|| "-".to_string(), |p| p.display().to_string());
+    let path = request
+        .input
+        .as_ref()
+        .map_or_else(|| "-".to_string(), |p| p.display().to_string());
     let source_name = normaliser.source_name(&path);
-    let now = request.now.unwrap_or_else(crate::normalise::time::event_time_now);
+    let now = request
+        .now
+        .unwrap_or_else(crate::normalise::time::event_time_now);
     let format = WireFormat {
         encoding: request.encoding,
         rfc5424: request.rfc5424,
@@ -51,7 +58,11 @@ pub fn normalise(request: &NormaliseRequest, out: &mut impl Write) -> anyhow::Re
     let last = Some(trim_cr(lines.rest())).filter(|l| !l.is_empty());
     for record in lines.chain(last) {
         event.reset(source_name);
-        let ctx = RecordContext { source_name, now, truncated: false };
+        let ctx = RecordContext {
+            source_name,
+            now,
+            truncated: false,
+        };
         normaliser.normalise(record, &ctx, &mut event);
         write_event(&event, format, &mut buffer, &mut scratch);
     }

@@ -57,7 +57,10 @@ fn timestamp(event: &Event<'_>, out: &mut Vec<u8>) {
     };
     let mut int = itoa::Buffer::new();
     let year_text = int.format(year);
-    out.extend(std::iter::repeat_n(b'0', 4usize.saturating_sub(year_text.len())));
+    out.extend(std::iter::repeat_n(
+        b'0',
+        4usize.saturating_sub(year_text.len()),
+    ));
     out.extend_from_slice(year_text.as_bytes());
     out.push(b'-');
     two(month, out);
@@ -116,7 +119,11 @@ mod tests {
     #[test]
     fn header_with_offset_and_fallbacks() {
         let mut event = Event::new("web 01", "/x");
-        event.time = EventTime { unix: 1_431_857_103, nanos: 5_000, offset_seconds: Some(-5400) };
+        event.time = EventTime {
+            unix: 1_431_857_103,
+            nanos: 5_000,
+            offset_seconds: Some(-5400),
+        };
         event.norm_id = "ApacheAccess";
         event.app_name = "apache";
         event.severity = 4;

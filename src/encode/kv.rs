@@ -98,7 +98,10 @@ mod tests {
     #[test]
     fn bare_or_quoted() {
         assert_eq!(s("web01"), "web01");
-        assert_eq!(s("/var/log/apache2/access.log"), "/var/log/apache2/access.log");
+        assert_eq!(
+            s("/var/log/apache2/access.log"),
+            "/var/log/apache2/access.log"
+        );
         assert_eq!(s("http://x.dk/a"), "http://x.dk/a");
         assert_eq!(s("a b"), "\"a b\"");
         assert_eq!(s("/a?b=1&c"), "\"/a?b=1&c\"");

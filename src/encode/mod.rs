@@ -13,7 +13,12 @@ use crate::config::{Encoding, Framing, WireFormat};
 use crate::event::Event;
 
 /// Appends `event`, framed, to `out`; `scratch` is reused between calls.
-pub fn write_event(event: &Event<'_>, format: WireFormat, out: &mut Vec<u8>, scratch: &mut Vec<u8>) {
+pub fn write_event(
+    event: &Event<'_>,
+    format: WireFormat,
+    out: &mut Vec<u8>,
+    scratch: &mut Vec<u8>,
+) {
     let framed_later = format.framing == Framing::OctetCounting;
     let target: &mut Vec<u8> = if framed_later {
         scratch.clear();

@@ -24,7 +24,11 @@ pub fn map<'a>(line: &'a [u8], event: &mut Event<'a>, app_name: &'static str) ->
     event.str("user", lossy(record.user));
     let mut unparsed_request = None;
     match record.request {
-        Request::Line { method, target, version } => {
+        Request::Line {
+            method,
+            target,
+            version,
+        } => {
             event.str("request_method", lossy(method));
             event.str("url", lossy_cow(access::unescape(target)));
             event.str("http_version", lossy(version));
@@ -69,7 +73,9 @@ pub fn map<'a>(line: &'a [u8], event: &mut Event<'a>, app_name: &'static str) ->
 /// `host:port` → (`host`, port); a name without a numeric port is all host.
 fn split_port(vhost: &[u8]) -> (&[u8], Option<u16>) {
     if let Some(colon) = vhost.iter().rposition(|&b| b == b':') {
-        let port = std::str::from_utf8(&vhost[colon + 1..]).ok().and_then(|p| p.parse().ok());
+        let port = std::str::from_utf8(&vhost[colon + 1..])
+            .ok()
+            .and_then(|p| p.parse().ok());
         if port.is_some() && !vhost[..colon].contains(&b':') {
             return (&vhost[..colon], port);
         }
@@ -83,7 +89,10 @@ mod tests {
 
     #[test]
     fn vhost_port_split() {
-        assert_eq!(split_port(b"vhost1.domaine.fr:443"), (&b"vhost1.domaine.fr"[..], Some(443)));
+        assert_eq!(
+            split_port(b"vhost1.domaine.fr:443"),
+            (&b"vhost1.domaine.fr"[..], Some(443))
+        );
         assert_eq!(split_port(b"example.org"), (&b"example.org"[..], None));
         assert_eq!(split_port(b"2001:db8::1"), (&b"2001:db8::1"[..], None));
     }

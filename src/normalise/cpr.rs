@@ -21,7 +21,9 @@ pub struct CprRedactor {
 
 impl std::fmt::Debug for CprRedactor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CprRedactor").field("keyed", &self.mac.is_some()).finish()
+        f.debug_struct("CprRedactor")
+            .field("keyed", &self.mac.is_some())
+            .finish()
     }
 }
 
@@ -29,7 +31,9 @@ impl CprRedactor {
     /// Pseudonymises with HMAC-SHA256 under `key`.
     pub fn with_key(key: &[u8]) -> Self {
         // HMAC takes keys of any length; new_from_slice cannot fail for it.
-        CprRedactor { mac: Hmac::<Sha256>::new_from_slice(key).ok() }
+        CprRedactor {
+            mac: Hmac::<Sha256>::new_from_slice(key).ok(),
+        }
     }
 
     /// Replaces every CPR number with `CPR:REDACTED`.
@@ -41,8 +45,16 @@ impl CprRedactor {
     pub fn redact_event(&self, event: &mut Event<'_>) -> bool {
         let mut any = self.redact_cow(&mut event.msg);
         for field in &mut event.fields {
-            if let Value::Str(s) = &mut field.value {
-                any |= self.redact_cow(s);
+            match &mut field.value {
+                Value::Str(s) => any |= self.redact_cow(s),
+                // A CPR number sent as a JSON number (ten digits, so day 10–31).
+                Value::Int(n) if (1_000_000_000..=9_999_999_999).contains(n) => {
+                    if let Some(text) = self.redact(&n.to_string()) {
+                        field.value = Value::Str(Cow::Owned(text));
+                        any = true;
+                    }
+                }
+                _ => {}
             }
         }
         any
@@ -137,14 +149,23 @@ mod tests {
     #[test]
     fn both_forms_are_pseudonymised_with_the_key() {
         let r = keyed();
-        assert_eq!(r.redact("cpr=010190-1234&x=2").unwrap(), "cpr=CPR:cbaaeb5e37e1&x=2");
-        assert_eq!(r.redact("borger 2404851234 afvist").unwrap(), "borger CPR:15ba49e3ce95 afvist");
+        assert_eq!(
+            r.redact("cpr=010190-1234&x=2").unwrap(),
+            "cpr=CPR:cbaaeb5e37e1&x=2"
+        );
+        assert_eq!(
+            r.redact("borger 2404851234 afvist").unwrap(),
+            "borger CPR:15ba49e3ce95 afvist"
+        );
     }
 
     #[test]
     fn the_same_person_gets_the_same_pseudonym() {
         let r = keyed();
-        assert_eq!(r.redact("0101901234").unwrap(), r.redact("010190-1234").unwrap());
+        assert_eq!(
+            r.redact("0101901234").unwrap(),
+            r.redact("010190-1234").unwrap()
+        );
     }
 
     #[test]
@@ -160,8 +181,24 @@ mod tests {
     }
 
     #[test]
+    fn numeric_fields_are_redacted_too() {
+        let mut event = Event::new("d", "s");
+        event.int("cpr", 2_404_851_234);
+        event.int("case_id", 5512);
+        assert!(keyed().redact_event(&mut event));
+        assert_eq!(
+            event.get("cpr"),
+            Some(&Value::Str("CPR:15ba49e3ce95".into()))
+        );
+        assert_eq!(event.get("case_id"), Some(&Value::Int(5512)));
+    }
+
+    #[test]
     fn without_key_redacts() {
         let r = CprRedactor::without_key();
-        assert_eq!(r.redact("a 010190-1234 b 0202021111").unwrap(), "a CPR:REDACTED b CPR:REDACTED");
+        assert_eq!(
+            r.redact("a 010190-1234 b 0202021111").unwrap(),
+            "a CPR:REDACTED b CPR:REDACTED"
+        );
     }
 }

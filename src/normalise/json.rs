@@ -10,7 +10,7 @@ use std::borrow::Cow;
 
 use serde_json::{Map, Value as Json};
 
-use super::text::{ip_text, snake_case};
+use super::text::{canonical_int, ip_text, snake_case};
 use super::time::parse_rfc3339;
 use super::MapResult;
 use crate::event::{Event, EventTime, Value};
@@ -26,7 +26,10 @@ const WELL_KNOWN: &[(&str, &[&str])] = &[
     ("log_level", &["level", "severity", "log.level"]),
     ("message", &["message", "msg"]),
     ("user", &["user", "username", "user_name", "user.name"]),
-    ("source_address", &["client_ip", "remote_addr", "src_ip", "source.ip", "ip"]),
+    (
+        "source_address",
+        &["client_ip", "remote_addr", "src_ip", "source.ip", "ip"],
+    ),
     ("destination_address", &["dst_ip", "destination.ip"]),
     ("request_method", &["method"]),
     ("status_code", &["status", "status_code"]),
@@ -35,7 +38,14 @@ const WELL_KNOWN: &[(&str, &[&str])] = &[
 
 /// Names the encoders write themselves; a JSON key may not take them.
 const FIXED: &[&str] = &[
-    "log_ts", "norm_id", "label", "device_name", "source_name", "severity", "facility", "msg",
+    "log_ts",
+    "norm_id",
+    "label",
+    "device_name",
+    "source_name",
+    "severity",
+    "facility",
+    "msg",
     "parse_error",
 ];
 
@@ -67,7 +77,8 @@ pub fn map<'a>(line: &'a [u8], event: &mut Event<'a>) -> MapResult {
     let mut taken = vec![false; flat.len()];
     for (target, aliases) in WELL_KNOWN {
         let found = aliases.iter().find_map(|alias| {
-            flat.iter().position(|(path, _)| path.eq_ignore_ascii_case(alias))
+            flat.iter()
+                .position(|(path, _)| path.eq_ignore_ascii_case(alias))
         });
         if let Some(i) = found {
             if well_known(target, flat[i].1, event) {
@@ -108,15 +119,32 @@ fn well_known(target: &'static str, value: &Json, event: &mut Event<'_>) -> bool
             None => false,
         },
         "log_level" => {
-            let Some(level) = scalar_text(value) else { return false };
+            let Some(level) = scalar_text(value) else {
+                return false;
+            };
             if let Some(severity) = severity_of(value) {
                 event.severity = severity;
             }
             event.str("log_level", Cow::Owned(level));
             true
         }
+        "status_code" => {
+            let status = match value {
+                Json::String(text) => canonical_int(text.as_bytes()).map(Value::Int),
+                other => scalar(other),
+            };
+            match status {
+                Some(v) => {
+                    event.dynamic(Cow::Borrowed(target), v);
+                    true
+                }
+                None => false,
+            }
+        }
         "source_address" | "destination_address" => {
-            let Some(text) = value.as_str() else { return false };
+            let Some(text) = value.as_str() else {
+                return false;
+            };
             match ip_text(text.as_bytes()) {
                 Some(ip) => {
                     let ip = Cow::Owned(ip.into_owned());
@@ -149,7 +177,11 @@ fn flatten<'j>(
         if out.len() >= MAX_FIELDS {
             return true;
         }
-        let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
         match value {
             Json::Object(inner) if depth >= MAX_DEPTH => {
                 truncated |= !inner.is_empty();
@@ -171,9 +203,15 @@ fn scalar(value: &Json) -> Option<Value<'static>> {
             None => Value::Float(n.as_f64()?),
         },
         Json::Array(items) if items.is_empty() => return None,
-        Json::Array(items) if items.iter().all(|i| !i.is_array() && !i.is_object()) => Value::Str(
-            Cow::Owned(items.iter().filter_map(scalar_text).collect::<Vec<_>>().join(",")),
-        ),
+        Json::Array(items) if items.iter().all(|i| !i.is_array() && !i.is_object()) => {
+            Value::Str(Cow::Owned(
+                items
+                    .iter()
+                    .filter_map(scalar_text)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ))
+        }
         other => Value::Str(Cow::Owned(scalar_text(other)?)),
     })
 }
@@ -204,7 +242,11 @@ fn json_time(value: &Json) -> Option<EventTime> {
                 } else {
                     (i, 0)
                 };
-                return Some(EventTime { unix, nanos, offset_seconds: None });
+                return Some(EventTime {
+                    unix,
+                    nanos,
+                    offset_seconds: None,
+                });
             }
             let f = n.as_f64()?;
             let seconds = if f.abs() >= 1e11 { f / 1000.0 } else { f };

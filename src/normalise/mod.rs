@@ -1,4 +1,4 @@
-//! Normalisation: from a raw record to the LogPoint [`Event`], per the schema in `docs/schema.md`.
+//! Normalisation: from a raw record to the LogPoint [`Event`], per the schema (`docs/output-format.md`).
 //!
 //! A [`Normaliser`] is built once per source from its settings. For each record it runs the format's
 //! parser, maps the parsed fields ([`access`], [`syslog`], [`json`]), falls back to `norm_id=Raw` when

@@ -21,7 +21,9 @@ pub fn map<'a>(
 ) -> MapResult {
     let record = syslog::parse(line).map_err(|e| e.to_string())?;
     if let Some(time) = &record.time {
-        event.time = clock.resolve(time, now).ok_or("timestamp is not a real date")?;
+        event.time = clock
+            .resolve(time, now)
+            .ok_or("timestamp is not a real date")?;
     }
     if let Some(pri) = record.pri {
         event.facility = pri.facility;
@@ -96,9 +98,16 @@ fn port(event: &mut Event<'_>, port: Option<u16>) {
 
 fn sshd_fields<'a>(message: &'a [u8], event: &mut Event<'a>) -> bool {
     use sshd::SshdEvent;
-    let Some(parsed) = sshd::parse(message) else { return false };
+    let Some(parsed) = sshd::parse(message) else {
+        return false;
+    };
     match parsed {
-        SshdEvent::Accepted { method, user, address: addr, port: p } => {
+        SshdEvent::Accepted {
+            method,
+            user,
+            address: addr,
+            port: p,
+        } => {
             event.str("user", lossy(user));
             address(event, "source_address", "source_host", addr);
             port(event, p);
@@ -106,7 +115,13 @@ fn sshd_fields<'a>(message: &'a [u8], event: &mut Event<'a>) -> bool {
             event.str("action", "Accepted");
             labels(event, &["User", "Login", "Successful"]);
         }
-        SshdEvent::Failed { method, user, invalid_user, address: addr, port: p } => {
+        SshdEvent::Failed {
+            method,
+            user,
+            invalid_user,
+            address: addr,
+            port: p,
+        } => {
             event.str("user", lossy(user));
             address(event, "source_address", "source_host", addr);
             port(event, p);
@@ -118,14 +133,22 @@ fn sshd_fields<'a>(message: &'a [u8], event: &mut Event<'a>) -> bool {
             }
             labels(event, &["User", "Login", "Failed"]);
         }
-        SshdEvent::InvalidUser { user, address: addr, port: p } => {
+        SshdEvent::InvalidUser {
+            user,
+            address: addr,
+            port: p,
+        } => {
             event.str("user", lossy(user));
             address(event, "source_address", "source_host", addr);
             port(event, p);
             event.str("reason", "invalid user");
             labels(event, &["User", "Login", "Failed"]);
         }
-        SshdEvent::Disconnect { user, address: addr, port: p } => {
+        SshdEvent::Disconnect {
+            user,
+            address: addr,
+            port: p,
+        } => {
             if let Some(user) = user {
                 event.str("user", lossy(user));
             }
@@ -138,7 +161,10 @@ fn sshd_fields<'a>(message: &'a [u8], event: &mut Event<'a>) -> bool {
             if let Some(uid) = uid {
                 event.int("user_id", i64::from(uid));
             }
-            labels(event, &["User", "Session", if open { "Open" } else { "Close" }]);
+            labels(
+                event,
+                &["User", "Session", if open { "Open" } else { "Close" }],
+            );
         }
         SshdEvent::AuthFailure { rhost, user } => {
             if let Some(rhost) = rhost {
@@ -154,7 +180,9 @@ fn sshd_fields<'a>(message: &'a [u8], event: &mut Event<'a>) -> bool {
 }
 
 fn sudo_fields<'a>(message: &'a [u8], event: &mut Event<'a>) -> bool {
-    let Some(sudo) = sudo::parse(message) else { return false };
+    let Some(sudo) = sudo::parse(message) else {
+        return false;
+    };
     event.str("user", lossy(sudo.caller));
     for (name, value) in [
         ("target_user", sudo.user),
@@ -167,26 +195,41 @@ fn sudo_fields<'a>(message: &'a [u8], event: &mut Event<'a>) -> bool {
             event.str(name, lossy(value));
         }
     }
-    let outcome = if sudo.reason.is_some() { "Failed" } else { "Execute" };
+    let outcome = if sudo.reason.is_some() {
+        "Failed"
+    } else {
+        "Execute"
+    };
     labels(event, &["User", "Privilege", outcome]);
     true
 }
 
 fn su_fields<'a>(message: &'a [u8], event: &mut Event<'a>) -> bool {
-    let Some(su) = su::parse(message) else { return false };
+    let Some(su) = su::parse(message) else {
+        return false;
+    };
     event.str("user", lossy(su.caller));
     event.str("target_user", lossy(su.target));
     if let Some(tty) = su.tty {
         event.str("terminal", lossy(tty));
     }
-    labels(event, &["User", "Privilege", if su.failed { "Failed" } else { "Successful" }]);
+    labels(
+        event,
+        &[
+            "User",
+            "Privilege",
+            if su.failed { "Failed" } else { "Successful" },
+        ],
+    );
     true
 }
 
 /// The Drupal syslog module's watchdog line, whatever the program is called; `message` becomes the
 /// watchdog message.
 fn drupal_fields<'a>(message: &mut &'a [u8], event: &mut Event<'a>) -> bool {
-    let Some(record) = drupal::parse(message) else { return false };
+    let Some(record) = drupal::parse(message) else {
+        return false;
+    };
     if !record.base_url.starts_with(b"http") {
         return false;
     }

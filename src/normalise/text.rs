@@ -22,7 +22,12 @@ pub fn lossy_cow(bytes: Cow<'_, [u8]>) -> Cow<'_, str> {
 }
 
 /// Adds an address as `ip_field` (canonical IP text) when it is an IP, else as `host_field`.
-pub fn address<'a>(event: &mut Event<'a>, ip_field: &'static str, host_field: &'static str, raw: &'a [u8]) {
+pub fn address<'a>(
+    event: &mut Event<'a>,
+    ip_field: &'static str,
+    host_field: &'static str,
+    raw: &'a [u8],
+) {
     if let Some(ip) = ip_text(raw) {
         event.dynamic(Cow::Borrowed(ip_field), Value::Ip(ip));
     } else {
@@ -38,7 +43,11 @@ pub fn ip_text(raw: &[u8]) -> Option<Cow<'_, str>> {
         IpAddr::V4(_) => Some(Cow::Borrowed(text)),
         IpAddr::V6(v6) => {
             let canonical = v6.to_string();
-            Some(if canonical == text { Cow::Borrowed(text) } else { Cow::Owned(canonical) })
+            Some(if canonical == text {
+                Cow::Borrowed(text)
+            } else {
+                Cow::Owned(canonical)
+            })
         }
     }
 }
@@ -48,7 +57,9 @@ pub fn canonical_int(raw: &[u8]) -> Option<i64> {
     if raw.is_empty() || raw.len() > 18 || (raw.len() > 1 && raw[0] == b'0') {
         return None;
     }
-    raw.iter().try_fold(0i64, |n, &b| b.is_ascii_digit().then(|| n * 10 + i64::from(b - b'0')))
+    raw.iter().try_fold(0i64, |n, &b| {
+        b.is_ascii_digit().then(|| n * 10 + i64::from(b - b'0'))
+    })
 }
 
 /// `camelCase`, `dotted.name`, `kebab-name` and `Mixed Case` to `snake_case`; runs of capitals stay one

@@ -17,10 +17,14 @@ impl SourceClock {
     /// `zone` is an IANA name; `None` is the host's zone.
     pub fn new(zone: Option<&str>) -> anyhow::Result<Self> {
         let tz = match zone {
-            Some(name) => TimeZone::get(name).with_context(|| format!("unknown timezone {name:?}"))?,
+            Some(name) => {
+                TimeZone::get(name).with_context(|| format!("unknown timezone {name:?}"))?
+            }
             None => TimeZone::try_system().unwrap_or(TimeZone::UTC),
         };
-        let is_utc = tz.iana_name().is_some_and(|n| matches!(n, "UTC" | "Etc/UTC" | "Zulu" | "Etc/Zulu"))
+        let is_utc = tz
+            .iana_name()
+            .is_some_and(|n| matches!(n, "UTC" | "Etc/UTC" | "Zulu" | "Etc/Zulu"))
             || tz == TimeZone::UTC;
         Ok(SourceClock { tz, is_utc })
     }
@@ -55,7 +59,10 @@ impl SourceClock {
 
     fn local(&self, year: i32, dt: &DateTime) -> Option<EventTime> {
         if let Some(offset) = dt.offset_seconds {
-            let with_year = DateTime { year: Some(year), ..*dt };
+            let with_year = DateTime {
+                year: Some(year),
+                ..*dt
+            };
             return Some(EventTime {
                 unix: with_year.unix_seconds()?,
                 nanos: dt.nanos,
@@ -128,13 +135,24 @@ mod tests {
     }
 
     fn no_year(month: u8, day: u8, hour: u8, minute: u8, second: u8) -> DateTime {
-        DateTime { year: None, month, day, hour, minute, second, nanos: 0, offset_seconds: None }
+        DateTime {
+            year: None,
+            month,
+            day,
+            hour,
+            minute,
+            second,
+            nanos: 0,
+            offset_seconds: None,
+        }
     }
 
     #[test]
     fn year_rolls_back_across_new_year() {
         let cph = SourceClock::new(Some("Europe/Copenhagen")).unwrap();
-        let t = cph.resolve(&no_year(12, 31, 23, 59, 59), at("2027-01-01T00:10:00Z")).unwrap();
+        let t = cph
+            .resolve(&no_year(12, 31, 23, 59, 59), at("2027-01-01T00:10:00Z"))
+            .unwrap();
         assert_eq!(t.unix, 1_798_757_999);
         assert_eq!(t.offset_seconds, Some(3600));
     }
@@ -142,7 +160,9 @@ mod tests {
     #[test]
     fn a_day_ahead_is_still_this_year() {
         let utc = SourceClock::new(Some("UTC")).unwrap();
-        let t = utc.resolve(&no_year(11, 27, 11, 0, 0), at("2026-11-26T12:00:00Z")).unwrap();
+        let t = utc
+            .resolve(&no_year(11, 27, 11, 0, 0), at("2026-11-26T12:00:00Z"))
+            .unwrap();
         assert_eq!(t.unix, at("2026-11-27T11:00:00Z").unix);
         assert_eq!(t.offset_seconds, None, "UTC source without offset writes Z");
     }
@@ -150,14 +170,19 @@ mod tests {
     #[test]
     fn summer_time_applies() {
         let cph = SourceClock::new(Some("Europe/Copenhagen")).unwrap();
-        let t = cph.resolve(&no_year(7, 1, 12, 0, 0), at("2026-11-26T12:00:00Z")).unwrap();
+        let t = cph
+            .resolve(&no_year(7, 1, 12, 0, 0), at("2026-11-26T12:00:00Z"))
+            .unwrap();
         assert_eq!(t.unix, at("2026-07-01T10:00:00Z").unix);
         assert_eq!(t.offset_seconds, Some(7200));
     }
 
     #[test]
     fn rfc3339_keeps_offsets() {
-        assert_eq!(at("2026-11-26T10:11:12.345678+01:00").offset_seconds, Some(3600));
+        assert_eq!(
+            at("2026-11-26T10:11:12.345678+01:00").offset_seconds,
+            Some(3600)
+        );
         assert_eq!(at("2026-11-26T10:11:12.345678+01:00").nanos, 345_678_000);
         assert_eq!(at("2026-11-26T09:00:00.250Z").offset_seconds, None);
         assert!(parse_rfc3339("yesterday").is_none());

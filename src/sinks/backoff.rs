@@ -18,7 +18,11 @@ pub struct Backoff {
 impl Backoff {
     /// A backoff starting at `min` and doubling up to `max` (`min` is raised to `max` if larger).
     pub fn new(min: Duration, max: Duration) -> Self {
-        Backoff { min: min.min(max), max, current: None }
+        Backoff {
+            min: min.min(max),
+            max,
+            current: None,
+        }
     }
 
     /// Records a failure and returns how long to wait before the next attempt.
@@ -56,7 +60,11 @@ mod tests {
         for _ in 0..8 {
             let d = b.next_delay();
             let base = b.current.unwrap_or_default();
-            assert!(d >= base / 2 && d <= base, "{d:?} outside [{:?}, {base:?}]", base / 2);
+            assert!(
+                d >= base / 2 && d <= base,
+                "{d:?} outside [{:?}, {base:?}]",
+                base / 2
+            );
             bases.push(base.as_millis());
         }
         assert_eq!(bases, [100, 200, 400, 800, 1000, 1000, 1000, 1000]);

@@ -17,7 +17,9 @@ pub struct ConsoleSink {
 
 impl ConsoleSink {
     pub fn new(name: &str) -> Self {
-        ConsoleSink { name: name.to_string() }
+        ConsoleSink {
+            name: name.to_string(),
+        }
     }
 
     /// Runs until `input` is closed and drained, or `abort` is cancelled.

@@ -16,7 +16,9 @@ use std::time::Duration;
 
 use anyhow::{anyhow, Context};
 use rustls_pki_types::ServerName;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter, ReadHalf, WriteHalf};
+use tokio::io::{
+    AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter, ReadHalf, WriteHalf,
+};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc::error::TryRecvError;
 use tokio::task::JoinHandle;
@@ -62,12 +64,16 @@ impl SyslogSink {
             Transport::Tcp => {
                 let t = &config.tls;
                 if t.ca_file.is_some() || t.cert_file.is_some() || t.server_name.is_some() {
-                    tracing::warn!(sink = name, "transport is tcp: the tls settings are ignored");
+                    tracing::warn!(
+                        sink = name,
+                        "transport is tcp: the tls settings are ignored"
+                    );
                 }
                 None
             }
             Transport::Tls => {
-                let client = tls::client_config(&config.tls).with_context(|| format!("sink {name:?}"))?;
+                let client =
+                    tls::client_config(&config.tls).with_context(|| format!("sink {name:?}"))?;
                 let server_name = tls::server_name(&config.tls, config.host())
                     .with_context(|| format!("sink {name:?}"))?;
                 Some((TlsConnector::from(client), server_name))
@@ -214,7 +220,10 @@ impl SyslogSink {
                     return Some(c);
                 }
                 Ok(Err(e)) => e,
-                Err(_) => anyhow!("no connection within connect_timeout ({:?})", self.connect_timeout),
+                Err(_) => anyhow!(
+                    "no connection within connect_timeout ({:?})",
+                    self.connect_timeout
+                ),
             };
             let delay = self.backoff.next_delay();
             if is_tls_rejection(&error) {
@@ -242,7 +251,9 @@ impl SyslogSink {
     /// One connection attempt: TCP connect, then the TLS handshake with full verification.
     async fn connect(&self) -> anyhow::Result<Connection> {
         let started = Instant::now();
-        let tcp = TcpStream::connect(&self.address).await.context("TCP connect")?;
+        let tcp = TcpStream::connect(&self.address)
+            .await
+            .context("TCP connect")?;
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(sink = %self.name, "cannot set TCP_NODELAY: {e}");
         }
@@ -250,7 +261,10 @@ impl SyslogSink {
             return Ok(Connection::new(Box::new(tcp)));
         };
         let round_trip = started.elapsed();
-        let stream = connector.connect(server_name.clone(), tcp).await.context("TLS handshake")?;
+        let stream = connector
+            .connect(server_name.clone(), tcp)
+            .await
+            .context("TLS handshake")?;
         let tls13 = stream.get_ref().1.protocol_version() == Some(rustls::ProtocolVersion::TLSv1_3);
         let mut conn = Connection::new(Box::new(stream));
         if tls13 {
@@ -260,7 +274,9 @@ impl SyslogSink {
             let settle = round_trip * 2 + Duration::from_millis(20);
             if timeout(settle, conn.eof.cancelled()).await.is_ok() {
                 let why = conn.reader_outcome().await;
-                return Err(why.context("the collector closed the connection after the TLS handshake"));
+                return Err(
+                    why.context("the collector closed the connection after the TLS handshake")
+                );
             }
         }
         Ok(conn)

@@ -38,9 +38,12 @@ pub fn client_config(tls: &TlsConfig) -> anyhow::Result<Arc<ClientConfig>> {
             let key_path = key.get_ref();
             let key = PrivateKeyDer::from_pem_file(key_path)
                 .map_err(|e| anyhow!("tls.key_file {}: {e}", key_path.display()))?;
-            builder
-                .with_client_auth_cert(chain, key)
-                .with_context(|| format!("tls.key_file {} does not fit tls.cert_file", key_path.display()))?
+            builder.with_client_auth_cert(chain, key).with_context(|| {
+                format!(
+                    "tls.key_file {} does not fit tls.cert_file",
+                    key_path.display()
+                )
+            })?
         }
         (None, None) => builder.with_no_client_auth(),
         _ => bail!("tls.cert_file and tls.key_file go together"),

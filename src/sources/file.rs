@@ -69,8 +69,8 @@ pub struct FileSource {
     /// When each open tail was first found at its end after its path stopped naming it.
     orphaned_since: BTreeMap<(u64, u64), Instant>,
     finished: BTreeMap<FileId, Finished>,
-    /// Device and inode of files that were truncated: their next reading starts at 0.
-    truncated: BTreeSet<(u64, u64)>,
+    /// Device and inode of files that were truncated, with the epoch their next reading (from 0) gets.
+    truncated: BTreeMap<(u64, u64), u32>,
     excludes: Vec<glob::Pattern>,
     stop: Arc<AtomicBool>,
     wake_tx: SyncSender<()>,
@@ -89,7 +89,11 @@ impl FileSource {
         checkpoints: Arc<Mutex<Checkpoints>>,
     ) -> Self {
         let (wake_tx, wake_rx) = std::sync::mpsc::sync_channel(1);
-        let excludes = config.exclude.iter().filter_map(|p| glob::Pattern::new(p).ok()).collect();
+        let excludes = config
+            .exclude
+            .iter()
+            .filter_map(|p| glob::Pattern::new(p).ok())
+            .collect();
         let notify_tx = wake_tx.clone();
         let watcher = notify::recommended_watcher(move |_event| {
             let _ = notify_tx.try_send(());
@@ -106,7 +110,7 @@ impl FileSource {
             tails: BTreeMap::new(),
             orphaned_since: BTreeMap::new(),
             finished: BTreeMap::new(),
-            truncated: BTreeSet::new(),
+            truncated: BTreeMap::new(),
             excludes,
             stop: Arc::new(AtomicBool::new(false)),
             wake_tx,
@@ -120,7 +124,10 @@ impl FileSource {
 
     /// The handle that stops [`FileSource::run`].
     pub fn stop_handle(&self) -> StopHandle {
-        StopHandle { stop: Arc::clone(&self.stop), wake: self.wake_tx.clone() }
+        StopHandle {
+            stop: Arc::clone(&self.stop),
+            wake: self.wake_tx.clone(),
+        }
     }
 
     /// Reads until stopped, or until every sink has gone away.
@@ -137,7 +144,10 @@ impl FileSource {
             };
             if !busy {
                 let wait = next_scan.saturating_duration_since(Instant::now());
-                match self.wake_rx.recv_timeout(wait.min(Duration::from_millis(500))) {
+                match self
+                    .wake_rx
+                    .recv_timeout(wait.min(Duration::from_millis(500)))
+                {
                     // A change in a watched directory may be a new file: scan now.
                     Ok(()) => next_scan = Instant::now(),
                     Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {}
@@ -160,7 +170,8 @@ impl FileSource {
                 }
             };
             for path in paths.flatten() {
-                if self.excludes.iter().any(|p| p.matches_path(&path)) || !seen.insert(path.clone()) {
+                if self.excludes.iter().any(|p| p.matches_path(&path)) || !seen.insert(path.clone())
+                {
                     continue;
                 }
                 self.consider(path);
@@ -170,13 +181,21 @@ impl FileSource {
     }
 
     fn watch_parent(&mut self, pattern: &str) {
-        let Some(watcher) = self.watcher.as_mut() else { return };
+        let Some(watcher) = self.watcher.as_mut() else {
+            return;
+        };
         let literal: PathBuf = Path::new(pattern)
             .components()
             .take_while(|c| !c.as_os_str().to_string_lossy().contains(['*', '?', '[']))
             .collect();
-        let dir = if literal.as_os_str() == pattern { literal.parent().map(Path::to_path_buf) } else { Some(literal) };
-        let Some(dir) = dir.filter(|d| d.is_dir()) else { return };
+        let dir = if literal.as_os_str() == pattern {
+            literal.parent().map(Path::to_path_buf)
+        } else {
+            Some(literal)
+        };
+        let Some(dir) = dir.filter(|d| d.is_dir()) else {
+            return;
+        };
         if self.watched.contains(&dir) {
             return;
         }
@@ -192,7 +211,9 @@ impl FileSource {
 
     /// Starts following `path` unless its file is already followed or cannot be identified yet.
     fn consider(&mut self, path: PathBuf) {
-        let Ok(meta) = std::fs::metadata(&path) else { return };
+        let Ok(meta) = std::fs::metadata(&path) else {
+            return;
+        };
         let key = (meta.dev(), meta.ino());
         if !meta.is_file() {
             return;
@@ -218,10 +239,15 @@ impl FileSource {
                 return;
             }
         };
-        let known = self.checkpoints.lock().map(|c| c.offset(&id)).unwrap_or(None);
+        let known = self
+            .checkpoints
+            .lock()
+            .map(|c| c.offset(&id))
+            .unwrap_or(None);
+        let epoch = self.truncated.remove(&key);
         let offset = if let Some(done) = self.finished.get(&id) {
             done.offset
-        } else if self.truncated.remove(&key) {
+        } else if epoch.is_some() {
             0
         } else if let Some(offset) = known {
             offset
@@ -239,10 +265,11 @@ impl FileSource {
         };
         tracing::info!(source = %self.name, path = %path.display(), offset, "following file");
         if let Ok(mut checkpoints) = self.checkpoints.lock() {
-            checkpoints.track(id, &path.to_string_lossy(), offset, 0);
+            checkpoints.track(id, &path.to_string_lossy(), offset, epoch.unwrap_or(0));
         }
         self.finished.remove(&id);
-        let tail = FileTail::new(id, path, file, offset, self.config.max_line_bytes);
+        let mut tail = FileTail::new(id, path, file, offset, self.config.max_line_bytes);
+        tail.epoch = epoch.unwrap_or(0);
         self.tails.insert(key, tail);
     }
 
@@ -261,7 +288,9 @@ impl FileSource {
 
     /// Reads one file for a turn, then checks whether it was rotated, deleted or truncated.
     fn read_file(&mut self, key: (u64, u64)) -> Result<bool, SinksClosed> {
-        let Some(tail) = self.tails.get_mut(&key) else { return Ok(false) };
+        let Some(tail) = self.tails.get_mut(&key) else {
+            return Ok(false);
+        };
         for _ in 0..CHUNKS_PER_TURN {
             match tail.read(&mut self.chunk) {
                 Ok(true) => {
@@ -272,7 +301,8 @@ impl FileSource {
                         end: self.chunk.file_range.end,
                     };
                     let path = tail.path.to_string_lossy().into_owned();
-                    self.processor.send_chunk(&self.chunk, &path, range, event_time_now())?;
+                    self.processor
+                        .send_chunk(&self.chunk, &path, range, event_time_now())?;
                     if self.chunk.data.len() < CHUNK_BYTES {
                         break;
                     }
@@ -296,8 +326,13 @@ impl FileSource {
 
     /// At the end of a file: finish it if it was truncated, or if its path no longer leads to it.
     fn check_finished(&mut self, key: (u64, u64)) -> Result<(), SinksClosed> {
-        let Some(tail) = self.tails.get(&key) else { return Ok(()) };
-        let rewritten = identify(tail.file()).ok().flatten().is_some_and(|id| id != tail.id);
+        let Some(tail) = self.tails.get(&key) else {
+            return Ok(());
+        };
+        let rewritten = identify(tail.file())
+            .ok()
+            .flatten()
+            .is_some_and(|id| id != tail.id);
         if tail.truncated().unwrap_or(false) || rewritten {
             tracing::info!(source = %self.name, path = %tail.path.display(), "file truncated; reading it again from 0");
             self.close(key, true)?;
@@ -322,7 +357,9 @@ impl FileSource {
     /// Hands on the file's unfinished last line and stops following it.
     fn close(&mut self, key: (u64, u64), truncated: bool) -> Result<(), SinksClosed> {
         self.orphaned_since.remove(&key);
-        let Some(mut tail) = self.tails.remove(&key) else { return Ok(()) };
+        let Some(mut tail) = self.tails.remove(&key) else {
+            return Ok(());
+        };
         tail.flush_partial(&mut self.chunk);
         let range = FileRange {
             file: tail.id,
@@ -331,11 +368,18 @@ impl FileSource {
             end: self.chunk.file_range.end,
         };
         let path = tail.path.to_string_lossy().into_owned();
-        self.processor.send_chunk(&self.chunk, &path, range, event_time_now())?;
+        self.processor
+            .send_chunk(&self.chunk, &path, range, event_time_now())?;
         if truncated {
-            self.truncated.insert(key);
+            // A new epoch: late acknowledgements of the old content must not move the new reading.
+            self.truncated.insert(key, tail.epoch.wrapping_add(1));
         } else {
-            self.finished.insert(tail.id, Finished { offset: tail.offset() });
+            self.finished.insert(
+                tail.id,
+                Finished {
+                    offset: tail.offset(),
+                },
+            );
         }
         Ok(())
     }

@@ -28,12 +28,18 @@ pub fn identify(file: &File) -> io::Result<Option<FileId>> {
         None if filled == FINGERPRINT_BYTES => head,
         None => return Ok(None),
     };
-    Ok(Some(FileId { dev: meta.dev(), ino: meta.ino(), fingerprint: fnv1a(first_line) }))
+    Ok(Some(FileId {
+        dev: meta.dev(),
+        ino: meta.ino(),
+        fingerprint: fnv1a(first_line),
+    }))
 }
 
 /// FNV-1a, 64 bit: stable across builds and versions, which a persisted checksum must be.
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 #[cfg(test)]
@@ -49,7 +55,11 @@ mod tests {
         f.write_all(b" line\nsecond").unwrap();
         let id = identify(f.as_file()).unwrap().unwrap();
         f.write_all(b" more\n").unwrap();
-        assert_eq!(identify(f.as_file()).unwrap(), Some(id), "growth keeps the identity");
+        assert_eq!(
+            identify(f.as_file()).unwrap(),
+            Some(id),
+            "growth keeps the identity"
+        );
     }
 
     #[test]

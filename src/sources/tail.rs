@@ -85,18 +85,18 @@ impl FileTail {
     }
 
     /// The file's current length through the open descriptor.
-    pub fn len(&self) -> io::Result<u64> {
+    pub fn file_len(&self) -> io::Result<u64> {
         Ok(self.file.metadata()?.len())
     }
 
     /// True once everything the file holds has been read.
     pub fn at_end(&self) -> io::Result<bool> {
-        Ok(self.len()? <= self.read_pos)
+        Ok(self.file_len()? <= self.read_pos)
     }
 
     /// True when the file is now shorter than what was read: it was truncated (copytruncate).
     pub fn truncated(&self) -> io::Result<bool> {
-        Ok(self.len()? < self.read_pos)
+        Ok(self.file_len()? < self.read_pos)
     }
 
     /// Reads up to [`CHUNK_BYTES`] into `chunk` (whose buffers are reused); false at the end of the file.
@@ -151,14 +151,23 @@ impl FileTail {
                         end -= 1;
                     }
                     if end - pos > self.max_line {
-                        chunk.records.push(Record { bytes: pos..pos + self.max_line, truncated: true });
+                        chunk.records.push(Record {
+                            bytes: pos..pos + self.max_line,
+                            truncated: true,
+                        });
                     } else if end > pos {
-                        chunk.records.push(Record { bytes: pos..end, truncated: false });
+                        chunk.records.push(Record {
+                            bytes: pos..end,
+                            truncated: false,
+                        });
                     }
                     pos += len + 1;
                 }
                 None if data.len() - pos > self.max_line => {
-                    chunk.records.push(Record { bytes: pos..pos + self.max_line, truncated: true });
+                    chunk.records.push(Record {
+                        bytes: pos..pos + self.max_line,
+                        truncated: true,
+                    });
                     self.discarding = true;
                     return data.len();
                 }
@@ -178,7 +187,10 @@ impl FileTail {
         let text = held.strip_suffix(b"\r").unwrap_or(&held);
         if !text.is_empty() && !self.discarding {
             chunk.data.extend_from_slice(text);
-            chunk.records.push(Record { bytes: 0..text.len(), truncated: false });
+            chunk.records.push(Record {
+                bytes: 0..text.len(),
+                truncated: false,
+            });
         }
         self.offset += held.len() as u64;
         self.discarding = false;
@@ -194,7 +206,11 @@ mod tests {
     fn tail_of(bytes: &[u8], max_line: usize) -> (tempfile::NamedTempFile, FileTail) {
         let mut f = tempfile::NamedTempFile::new().unwrap();
         f.write_all(bytes).unwrap();
-        let id = FileId { dev: 0, ino: 0, fingerprint: 0 };
+        let id = FileId {
+            dev: 0,
+            ino: 0,
+            fingerprint: 0,
+        };
         let tail = FileTail::new(id, f.path().into(), f.reopen().unwrap(), 0, max_line);
         (f, tail)
     }
@@ -203,7 +219,12 @@ mod tests {
         chunk
             .records
             .iter()
-            .map(|r| (String::from_utf8_lossy(&chunk.data[r.bytes.clone()]).into_owned(), r.truncated))
+            .map(|r| {
+                (
+                    String::from_utf8_lossy(&chunk.data[r.bytes.clone()]).into_owned(),
+                    r.truncated,
+                )
+            })
             .collect()
     }
 
@@ -212,7 +233,10 @@ mod tests {
         let (mut f, mut tail) = tail_of(b"one\r\n\ntwo\nthr", 100);
         let mut chunk = Chunk::default();
         assert!(tail.read(&mut chunk).unwrap());
-        assert_eq!(texts(&chunk), [("one".into(), false), ("two".into(), false)]);
+        assert_eq!(
+            texts(&chunk),
+            [("one".into(), false), ("two".into(), false)]
+        );
         assert_eq!(chunk.file_range, 0..10);
         assert!(!tail.read(&mut chunk).unwrap());
         f.write_all(b"ee\n").unwrap();
@@ -228,7 +252,11 @@ mod tests {
         assert!(tail.read(&mut chunk).unwrap());
         assert_eq!(
             texts(&chunk),
-            [("01234567".into(), true), ("ok".into(), false), ("01234567".into(), true)]
+            [
+                ("01234567".into(), true),
+                ("ok".into(), false),
+                ("01234567".into(), true)
+            ]
         );
         assert_eq!(chunk.file_range, 0..27, "the cut tail counts as consumed");
         f.write_all(b"still the same line\nnext\n").unwrap();

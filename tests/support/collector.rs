@@ -102,7 +102,12 @@ impl Collector {
             mode: watch::Sender::new(ReadMode::Normal),
         });
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let mut collector = Collector { addr, acceptor, state, running: None };
+        let mut collector = Collector {
+            addr,
+            acceptor,
+            state,
+            running: None,
+        };
         collector.listen().await;
         collector
     }
@@ -187,7 +192,10 @@ impl Collector {
             if self.count() >= n {
                 return true;
             }
-            if timeout(deadline.saturating_duration_since(Instant::now()), arrived).await.is_err() {
+            if timeout(deadline.saturating_duration_since(Instant::now()), arrived)
+                .await
+                .is_err()
+            {
                 return self.count() >= n;
             }
         }
@@ -252,8 +260,11 @@ fn acceptor(tls: &ServerTls) -> TlsAcceptor {
         .expect("collector certificate");
     let key = PrivateKeyDer::from_pem_file(&tls.key_file).expect("collector key");
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let versions: &[&rustls::SupportedProtocolVersion] =
-        if tls.tls12_only { &[&rustls::version::TLS12] } else { rustls::DEFAULT_VERSIONS };
+    let versions: &[&rustls::SupportedProtocolVersion] = if tls.tls12_only {
+        &[&rustls::version::TLS12]
+    } else {
+        rustls::DEFAULT_VERSIONS
+    };
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(versions)
         .expect("protocol versions");
@@ -261,7 +272,9 @@ fn acceptor(tls: &ServerTls) -> TlsAcceptor {
         Some(ca) => {
             let mut roots = RootCertStore::empty();
             for cert in CertificateDer::pem_file_iter(ca).expect("client CA file") {
-                roots.add(cert.expect("client CA certificate")).expect("usable client CA");
+                roots
+                    .add(cert.expect("client CA certificate"))
+                    .expect("usable client CA");
             }
             let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
                 .build()
@@ -270,7 +283,9 @@ fn acceptor(tls: &ServerTls) -> TlsAcceptor {
         }
         None => builder.with_no_client_auth(),
     };
-    let config = builder.with_single_cert(certs, key).expect("collector certificate and key");
+    let config = builder
+        .with_single_cert(certs, key)
+        .expect("collector certificate and key");
     TlsAcceptor::from(Arc::new(config))
 }
 
@@ -430,7 +445,9 @@ impl Decoder {
             if digits == data.len() && digits < 10 {
                 return None; // the length is still arriving
             }
-            let len = std::str::from_utf8(&data[..digits]).ok().and_then(|d| d.parse::<usize>().ok());
+            let len = std::str::from_utf8(&data[..digits])
+                .ok()
+                .and_then(|d| d.parse::<usize>().ok());
             if let (Some(len), Some(b' ')) = (len, data.get(digits)) {
                 let end = digits + 1 + len;
                 let body = data.get(digits + 1..end)?;

@@ -13,6 +13,7 @@
 
 mod collector;
 
+#[allow(unused_imports)]
 pub use collector::{Collector, CollectorOptions, ReadMode, ServerTls};
 
 use std::collections::BTreeMap;
@@ -57,9 +58,13 @@ impl Pki {
         let (ca_pem, issuer) = new_ca("logferry test CA");
         let (other_ca_pem, _) = new_ca("unrelated test CA");
         let server_names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
-        let (server_pem, server_key) = leaf(&issuer, server_names, ExtendedKeyUsagePurpose::ServerAuth);
-        let (client_pem, client_key) =
-            leaf(&issuer, vec!["logferry-agent".into()], ExtendedKeyUsagePurpose::ClientAuth);
+        let (server_pem, server_key) =
+            leaf(&issuer, server_names, ExtendedKeyUsagePurpose::ServerAuth);
+        let (client_pem, client_key) = leaf(
+            &issuer,
+            vec!["logferry-agent".into()],
+            ExtendedKeyUsagePurpose::ClientAuth,
+        );
         Pki {
             ca_cert: write("ca.pem", ca_pem),
             server_cert: write("server.pem", server_pem),
@@ -83,7 +88,10 @@ impl Pki {
 
     /// Like [`Pki::server_tls`], but the collector requires a client certificate signed by the CA.
     pub fn server_mtls(&self) -> ServerTls {
-        ServerTls { client_ca_file: Some(self.ca_cert.clone()), ..self.server_tls() }
+        ServerTls {
+            client_ca_file: Some(self.ca_cert.clone()),
+            ..self.server_tls()
+        }
     }
 }
 
@@ -109,7 +117,9 @@ fn leaf(
 ) -> (String, String) {
     let key = KeyPair::generate().expect("generate key");
     let mut params = CertificateParams::new(names.clone()).expect("leaf params");
-    params.distinguished_name.push(DnType::CommonName, names[0].as_str());
+    params
+        .distinguished_name
+        .push(DnType::CommonName, names[0].as_str());
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     params.extended_key_usages = vec![usage];
     params.use_authority_key_identifier_extension = true;
@@ -142,7 +152,7 @@ pub fn syslog_config(address: &str, keys: &str) -> SyslogSinkConfig {
     let config = logferry::config::parse(&text, "test.toml")
         .unwrap_or_else(|e| panic!("test configuration rejected:\n{e}\n---\n{text}"));
     match config.sinks.get("out").map(|s| s.kind.clone()) {
-        Some(SinkKind::Syslog(s)) => s,
+        Some(SinkKind::Syslog(s)) => *s,
         _ => panic!("no syslog sink in the test configuration"),
     }
 }
@@ -159,7 +169,11 @@ pub fn message(id: usize) -> String {
 
 /// The messages framed with a trailing LF each.
 pub fn lf(messages: &[String]) -> Bytes {
-    messages.iter().flat_map(|m| [m.as_bytes(), b"\n"].concat()).collect::<Vec<u8>>().into()
+    messages
+        .iter()
+        .flat_map(|m| [m.as_bytes(), b"\n"].concat())
+        .collect::<Vec<u8>>()
+        .into()
 }
 
 /// The messages octet-counted (`LEN SP MSG`, RFC 6587 §3.4.1).
@@ -181,7 +195,11 @@ pub struct Acks {
 impl Default for Acks {
     fn default() -> Self {
         let (tx, rx) = unbounded_channel();
-        Acks { tx, rx, acked: BTreeMap::new() }
+        Acks {
+            tx,
+            rx,
+            acked: BTreeMap::new(),
+        }
     }
 }
 
@@ -189,13 +207,24 @@ impl Acks {
     /// Batch number `id` holding `bytes` (`events` frames), for one sink.
     pub fn batch(&self, id: u64, bytes: Bytes, events: usize) -> Arc<EncodedBatch> {
         let delivered = Delivered::File(FileRange {
-            file: FileId { dev: 0, ino: 0, fingerprint: 0 },
+            file: FileId {
+                dev: 0,
+                ino: 0,
+                fingerprint: 0,
+            },
             epoch: 0,
             start: id,
             end: id + 1,
         });
-        let receipt = Receipt { delivered, to: self.tx.clone() };
-        Arc::new(EncodedBatch { bytes, events, ack: AckToken::new(1, Some(receipt)) })
+        let receipt = Receipt {
+            delivered,
+            to: self.tx.clone(),
+        };
+        Arc::new(EncodedBatch {
+            bytes,
+            events,
+            ack: AckToken::new(1, Some(receipt)),
+        })
     }
 
     /// How often each batch number has been acknowledged so far.
