@@ -15,8 +15,7 @@ pub fn write(event: &Event<'_>, include_msg: bool, out: &mut Vec<u8>) {
     out.extend_from_slice(event.norm_id.as_bytes());
     if !event.labels.is_empty() {
         out.extend_from_slice(b" label=");
-        let joined = event.labels.join(",");
-        string(&joined, out);
+        labels(event, out);
     }
     for field in &event.fields {
         out.push(b' ');
@@ -42,6 +41,22 @@ pub fn write(event: &Event<'_>, include_msg: bool, out: &mut Vec<u8>) {
     }
 }
 
+/// The labels as one value: bare when there is one, else quoted (the comma is not a bare character).
+fn labels(event: &Event<'_>, out: &mut Vec<u8>) {
+    if let [only] = event.labels.as_slice() {
+        return string(only, out);
+    }
+    out.push(b'"');
+    for (i, label) in event.labels.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        // Labels are alphanumeric words: nothing to escape.
+        out.extend_from_slice(label.as_bytes());
+    }
+    out.push(b'"');
+}
+
 fn value(value: &Value<'_>, out: &mut Vec<u8>) {
     match value {
         Value::Int(n) => out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
@@ -50,38 +65,51 @@ fn value(value: &Value<'_>, out: &mut Vec<u8>) {
     }
 }
 
-fn is_bare(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'/' | b'@' | b'+' | b'-')
-}
+/// What each byte needs in a `kv` value: 0 bare, 1 allowed inside quotes, 2 escaped.
+const CLASS: [u8; 256] = {
+    let mut table = [1u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b':' | b'/' | b'@' | b'+' | b'-')
+        {
+            table[b] = 0;
+        } else if c < 0x20 || c == 0x7f || c == b'"' || c == b'\\' {
+            table[b] = 2;
+        }
+        b += 1;
+    }
+    table
+};
 
 /// Writes `text` bare or quoted.
 fn string(text: &str, out: &mut Vec<u8>) {
     let bytes = text.as_bytes();
-    if !bytes.is_empty() && bytes.iter().all(|&b| is_bare(b)) {
+    if !bytes.is_empty() && bytes.iter().all(|&b| CLASS[usize::from(b)] == 0) {
         out.extend_from_slice(bytes);
         return;
     }
+    out.reserve(bytes.len() + 2);
     out.push(b'"');
-    let mut copied = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escape: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0..=0x1f | 0x7f => b"",
-            _ => continue,
-        };
-        out.extend_from_slice(&bytes[copied..i]);
-        if escape.is_empty() {
-            out.extend_from_slice(format!("\\u{b:04x}").as_bytes());
-        } else {
-            out.extend_from_slice(escape);
+    let mut rest = bytes;
+    while let Some(i) = rest.iter().position(|&b| CLASS[usize::from(b)] == 2) {
+        out.extend_from_slice(&rest[..i]);
+        match rest[i] {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            other => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[usize::from(other >> 4)]);
+                out.push(HEX[usize::from(other & 0xf)]);
+            }
         }
-        copied = i + 1;
+        rest = &rest[i + 1..];
     }
-    out.extend_from_slice(&bytes[copied..]);
+    out.extend_from_slice(rest);
     out.push(b'"');
 }
 

@@ -42,10 +42,23 @@ impl CprRedactor {
     }
 
     /// Redacts `msg` and every string field of `event`; true if anything was replaced.
+    ///
+    /// A field borrowed from inside a `msg` that holds no CPR number is not scanned again: a CPR number
+    /// is defined on the record's text, and that text was just found to hold none.
     pub fn redact_event(&self, event: &mut Event<'_>) -> bool {
+        let clean_msg = match &event.msg {
+            Cow::Borrowed(msg) => Some(msg.as_bytes().as_ptr_range()),
+            Cow::Owned(_) => None,
+        };
         let mut any = self.redact_cow(&mut event.msg);
+        let clean_msg = clean_msg.filter(|_| !any);
         for field in &mut event.fields {
             match &mut field.value {
+                Value::Str(Cow::Borrowed(s))
+                    if clean_msg.as_ref().is_some_and(|msg| {
+                        let range = s.as_bytes().as_ptr_range();
+                        msg.start <= range.start && range.end <= msg.end
+                    }) => {}
                 Value::Str(s) => any |= self.redact_cow(s),
                 // A CPR number sent as a JSON number (ten digits, so day 10–31).
                 Value::Int(n) if (1_000_000_000..=9_999_999_999).contains(n) => {
@@ -77,9 +90,9 @@ impl CprRedactor {
         let mut copied = 0;
         let mut i = 0;
         while i < bytes.len() {
-            if !bytes[i].is_ascii_digit() {
-                i += 1;
-                continue;
+            match bytes[i..].iter().position(u8::is_ascii_digit) {
+                Some(skip) => i += skip,
+                None => break,
             }
             let run_end = i + bytes[i..].iter().take_while(|b| b.is_ascii_digit()).count();
             if let Some((end, digits)) = cpr_at(bytes, i, run_end) {
@@ -191,6 +204,18 @@ mod tests {
             Some(&Value::Str("CPR:15ba49e3ce95".into()))
         );
         assert_eq!(event.get("case_id"), Some(&Value::Int(5512)));
+    }
+
+    #[test]
+    fn fields_outside_a_clean_msg_are_still_scanned() {
+        let mut event = Event::new("d", "s");
+        event.msg = Cow::Borrowed("no number here");
+        event.str("message", String::from("unescaped 0101901234"));
+        assert!(keyed().redact_event(&mut event));
+        assert_eq!(
+            event.get("message"),
+            Some(&Value::Str("unescaped CPR:cbaaeb5e37e1".into()))
+        );
     }
 
     #[test]
