@@ -175,7 +175,18 @@ EOF
 
 # ---- one run -------------------------------------------------------------------------------------
 RESULTS=$WORK/results.tsv
-printf 'contender\trun\tlines_per_s\tcpu_s\tcpu_s_per_1M\trss_mib\treceived\texit\n' >"$RESULTS"
+printf 'contender\trun\tlines_per_s\tcpu_s\tcpu_s_per_1M\trss_mib\treceived\texit\tcpu_s_at_last_line\n' >"$RESULTS"
+
+# user+sys CPU seconds of a live process so far (all its threads), from /proc/PID/stat.
+CLK_TCK=$(getconf CLK_TCK)
+proc_cpu() {
+    local s
+    s=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
+    s=${s##*) }
+    # shellcheck disable=SC2086
+    set -- $s
+    awk -v u="${12}" -v k="${13}" -v t="$CLK_TCK" 'BEGIN { printf "%.2f", (u + k) / t }'
+}
 
 status_field() { sed -n "s/.*\b$1=\([0-9]*\).*/\1/p" "$2" 2>/dev/null || true; }
 
@@ -232,6 +243,8 @@ run_one() { # $1 = contender, $2 = run number
         sleep 0.05
     done
     [ "${done_ns:-0}" -gt 0 ] || { [ -n "$note" ] || note="timeout after ${RUN_TIMEOUT}s"; }
+    local cpu_at_done=0
+    [ -n "$cpid" ] && cpu_at_done=$(proc_cpu "$cpid")
     # Let a duplicate burst (if any) arrive before stopping, then stop gracefully.
     sleep 1
     [ -n "$cpid" ] && kill -TERM "$cpid" 2>/dev/null || true
@@ -253,20 +266,21 @@ run_one() { # $1 = contender, $2 = run number
     received=$(status_field count "$st")
     kill -TERM "$rpid" 2>/dev/null || true
     wait "$rpid" 2>/dev/null || true
+    PIDS=() # all reaped: never signal a recycled pid from the exit trap
 
     local u s rss_kib wall xit
     read -r u s rss_kib wall xit < <(tail -1 "$dir/time" | awk '{print $1, $2, $3, $4, $5}')
     if ! [[ ${xit:-x} =~ ^[0-9]+$ ]]; then xit=$(tail -1 "$dir/time"); fi
-    python3 - "$c" "$run" "$N" "$t0" "${done_ns:-0}" "$u" "$s" "$rss_kib" "$received" "$xit" "$note" >>"$RESULTS" <<'PY'
+    python3 - "$c" "$run" "$N" "$t0" "${done_ns:-0}" "$u" "$s" "$rss_kib" "$received" "$xit" "$note" "$cpu_at_done" >>"$RESULTS" <<'PY'
 import sys
-c, run, n, t0, done, u, s, rss, rec, xit, note = sys.argv[1:]
+c, run, n, t0, done, u, s, rss, rec, xit, note, cpu_done = sys.argv[1:]
 n, t0, done = int(n), int(t0), int(done)
 cpu = float(u) + float(s)
 lps = n / ((done - t0) / 1e9) if done > 0 else 0.0
 exit_txt = xit + (" (" + note + ")" if note else "")
-print(f"{c}\t{run}\t{lps:.0f}\t{cpu:.2f}\t{cpu * 1e6 / n:.2f}\t{int(rss) / 1024:.1f}\t{rec}\t{exit_txt}")
+print(f"{c}\t{run}\t{lps:.0f}\t{cpu:.2f}\t{cpu * 1e6 / n:.2f}\t{int(rss) / 1024:.1f}\t{rec}\t{exit_txt}\t{cpu_done}")
 PY
-    tail -1 "$RESULTS" | awk -F'\t' '{printf "  %-14s run %s: %9s lines/s  cpu %6ss  %7s cpu-s/1M  rss %6s MiB  received %s  exit %s\n", $1, $2, $3, $4, $5, $6, $7, $8}' >&2
+    tail -1 "$RESULTS" | awk -F'\t' '{printf "  %-14s run %s: %9s lines/s  cpu %6ss  %7s cpu-s/1M  rss %6s MiB  received %s  exit %s  (cpu at last line %ss)\n", $1, $2, $3, $4, $5, $6, $7, $8, $9}' >&2
     if [ "$received" != "$N" ]; then
         log "WARNING: $c run $run: receiver got $received lines, expected $N (see $dir)"
     fi
