@@ -7,7 +7,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use logferry::config::{Encoding, Format, Framing, SourceSettings, WireFormat};
-use logferry::encode::write_event;
+use logferry::encode::Encoder;
 use logferry::event::{Event, EventTime};
 use logferry::normalise::{Normaliser, RecordContext};
 
@@ -71,7 +71,7 @@ fn bench_format(c: &mut Criterion, name: &str, format: Format, lines: &[String])
     let mut group = c.benchmark_group(name);
     group.throughput(Throughput::Elements(lines.len() as u64));
     group.bench_function("parse_normalise_kv_rfc5424", |b| {
-        let (mut out, mut scratch) = (Vec::with_capacity(1 << 20), Vec::new());
+        let (mut out, mut encoder) = (Vec::with_capacity(1 << 20), Encoder::new(wire));
         b.iter(|| {
             out.clear();
             let mut event = Event::new("bench", "/var/log/x.log");
@@ -83,7 +83,7 @@ fn bench_format(c: &mut Criterion, name: &str, format: Format, lines: &[String])
                     truncated: false,
                 };
                 normaliser.normalise(line.as_bytes(), &ctx, &mut event);
-                write_event(&event, wire, &mut out, &mut scratch);
+                encoder.write(&event, &mut out);
             }
             black_box(out.len())
         })

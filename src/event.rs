@@ -8,6 +8,8 @@ use std::borrow::Cow;
 
 use smallvec::SmallVec;
 
+use crate::normalise::text::RecordText;
+
 /// A field value, typed as LogPoint indexes it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value<'a> {
@@ -54,6 +56,8 @@ pub struct Event<'a> {
     pub parse_error: Option<String>,
     /// APP-NAME of the syslog header when the event has no `process` field.
     pub app_name: &'static str,
+    /// The record being normalised, for [`Event::text`].
+    pub record: RecordText<'a>,
 }
 
 impl<'a> Event<'a> {
@@ -75,6 +79,7 @@ impl<'a> Event<'a> {
             msg: Cow::Borrowed(""),
             parse_error: None,
             app_name: "-",
+            record: RecordText::default(),
         }
     }
 
@@ -106,6 +111,18 @@ impl<'a> Event<'a> {
                 value: Value::Str(value),
             });
         }
+    }
+
+    /// Adds a string field cut from the record being normalised (see [`RecordText::str`]).
+    pub fn text(&mut self, name: &'static str, part: &'a [u8]) {
+        let value = self.record.str(part);
+        self.str(name, value);
+    }
+
+    /// Adds a string field of record bytes that may have been unescaped.
+    pub fn text_cow(&mut self, name: &'static str, part: Cow<'a, [u8]>) {
+        let value = self.record.cow(part);
+        self.str(name, value);
     }
 
     /// Adds a numeric field.

@@ -13,7 +13,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use crate::batch::{AckToken, BatchSender, Delivered, EncodedBatch, Receipt};
 use crate::checkpoint::FileRange;
 use crate::config::WireFormat;
-use crate::encode::write_event;
+use crate::encode::Encoder;
 use crate::event::{Event, EventTime};
 use crate::normalise::{Normaliser, RecordContext};
 use crate::sources::tail::Chunk;
@@ -21,7 +21,7 @@ use crate::sources::tail::Chunk;
 /// The sinks of one wire format.
 #[derive(Debug)]
 struct Route {
-    format: WireFormat,
+    encoder: Encoder,
     sinks: Vec<BatchSender>,
     buffer: Vec<u8>,
 }
@@ -38,7 +38,6 @@ pub struct Processor {
     routes: Vec<Route>,
     sink_count: usize,
     acks: UnboundedSender<Delivered>,
-    scratch: Vec<u8>,
 }
 
 impl Processor {
@@ -51,10 +50,10 @@ impl Processor {
         let sink_count = sinks.len();
         let mut routes: Vec<Route> = Vec::new();
         for (format, sender) in sinks {
-            match routes.iter_mut().find(|r| r.format == format) {
+            match routes.iter_mut().find(|r| r.encoder.format() == format) {
                 Some(route) => route.sinks.push(sender),
                 None => routes.push(Route {
-                    format,
+                    encoder: Encoder::new(format),
                     sinks: vec![sender],
                     buffer: Vec::new(),
                 }),
@@ -65,7 +64,6 @@ impl Processor {
             routes,
             sink_count,
             acks,
-            scratch: Vec::new(),
         }
     }
 
@@ -106,7 +104,7 @@ impl Processor {
             self.normaliser
                 .normalise(&chunk.data[record.bytes.clone()], &ctx, &mut event);
             for route in &mut self.routes {
-                write_event(&event, route.format, &mut route.buffer, &mut self.scratch);
+                route.encoder.write(&event, &mut route.buffer);
             }
         }
         let ack = AckToken::new(self.sink_count, Some(receipt));

@@ -58,9 +58,9 @@ impl Running {
             octet(&messages)
         };
         let input = self.input.as_ref().expect("input still open");
-        input
-            .send(acks.batch(id, bytes, PER_BATCH))
+        timeout(WAIT, input.send(acks.batch(id, bytes, PER_BATCH)))
             .await
+            .expect("the sink takes batches")
             .expect("sink is running");
     }
 
@@ -117,6 +117,20 @@ fn tls_keys(pki: &Pki, extra: &str) -> String {
     )
 }
 
+/// Asserts `got == expected` with a readable report instead of two huge lists.
+fn assert_messages(got: &[String], expected: &[String]) {
+    if got != expected {
+        let first = got.iter().zip(expected).position(|(g, e)| g != e);
+        panic!(
+            "got {} messages, expected {}; first difference at {first:?}: got {:?}, expected {:?}",
+            got.len(),
+            expected.len(),
+            first.and_then(|i| got.get(i)),
+            first.and_then(|i| expected.get(i)),
+        );
+    }
+}
+
 /// Sends `batches` batches through a fresh sink and checks exactly-once, in-order delivery and acks.
 async fn deliver_all(collector: &Collector, config: &SyslogSinkConfig, batches: u64) {
     let mut acks = Acks::default();
@@ -126,11 +140,11 @@ async fn deliver_all(collector: &Collector, config: &SyslogSinkConfig, batches: 
     }
     sink.finish().await;
     let expected = all_messages(0..batches);
-    // Run returned after closing gracefully, so everything is already there.
-    assert_eq!(
-        collector.messages(),
-        expected,
-        "every message once, in order"
+    // Run returns once the collector closed its side, which it does after reading everything; a slow
+    // collector that needs longer than close_timeout is waited for here.
+    assert_messages(
+        &collector.expect_messages(expected.len(), WAIT).await,
+        &expected,
     );
     assert!(
         collector.bad_frames().is_empty(),
@@ -180,22 +194,23 @@ async fn collector_down_at_start_gets_everything_later() {
     let config = syslog_config(&format!("127.0.0.1:{port}"), &tls_keys(&pki, ""));
     let mut acks = Acks::default();
     let sink = start(&config);
-    for id in 0..20 {
-        sink.send(&acks, id).await;
-    }
+    // More batches than the sink's queue holds: while nothing can be written, the producer must wait.
+    let producer = tokio::spawn(trickle(&sink, &acks, 0..40));
     sleep(Duration::from_millis(500)).await;
     assert!(
         acks.acked().is_empty(),
         "acked before anything could be written"
     );
+    assert!(!producer.is_finished(), "no backpressure while disconnected");
     let options = CollectorOptions {
         tls: Some(pki.server_tls()),
     };
     let collector = Collector::start_on(port, options).await;
-    wait_acked(&mut acks, 20).await;
+    producer.await.expect("producer");
+    wait_acked(&mut acks, 40).await;
     let logs = sink.logs.clone();
     sink.finish().await;
-    assert_eq!(collector.messages(), all_messages(0..20));
+    assert_messages(&collector.messages(), &all_messages(0..40));
     assert!(logs.text().contains("cannot connect"), "{}", logs.text());
 }
 
@@ -285,7 +300,7 @@ async fn collector_crash_while_idle_is_noticed() {
     collector.start_again().await;
     wait_acked(&mut acks, 20).await;
     sink.finish().await;
-    assert_eq!(collector.messages(), all_messages(0..20));
+    assert_messages(&collector.messages(), &all_messages(0..20));
 }
 
 /// A TLS collector the sink must refuse: nothing arrives, nothing in plaintext, retries, abort works.
@@ -381,10 +396,8 @@ async fn graceful_close_under_tls13_delivers_the_last_batch() {
     // connection (unread session tickets in its receive buffer), the collector's kernel would drop
     // the data it holds for us, and the messages below would never arrive.
     collector.set_read_mode(ReadMode::Paused);
-    let config = syslog_config(
-        &collector.address(),
-        &tls_keys(&pki, "close_timeout = \"300ms\"\n"),
-    );
+    let keys = format!("close_timeout = \"300ms\"\n{}", tls_keys(&pki, ""));
+    let config = syslog_config(&collector.address(), &keys);
     let mut acks = Acks::default();
     let sink = start(&config);
     for id in 0..3 {

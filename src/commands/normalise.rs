@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use crate::config::{Encoding, Framing, SourceSettings, WireFormat};
-use crate::encode::write_event;
+use crate::encode::Encoder;
 use crate::event::{Event, EventTime};
 use crate::normalise::{Normaliser, RecordContext};
 use crate::records::{trim_cr, Lines};
@@ -53,7 +53,7 @@ pub fn normalise(request: &NormaliseRequest, out: &mut impl Write) -> anyhow::Re
         include_msg: true,
     };
     let mut event = Event::new(normaliser.device_name(), source_name);
-    let (mut buffer, mut scratch) = (Vec::new(), Vec::new());
+    let (mut encoder, mut buffer) = (Encoder::new(format), Vec::new());
     let lines = Lines::new(&data);
     let last = Some(trim_cr(lines.rest())).filter(|l| !l.is_empty());
     for record in lines.chain(last) {
@@ -64,7 +64,7 @@ pub fn normalise(request: &NormaliseRequest, out: &mut impl Write) -> anyhow::Re
             truncated: false,
         };
         normaliser.normalise(record, &ctx, &mut event);
-        write_event(&event, format, &mut buffer, &mut scratch);
+        encoder.write(&event, &mut buffer);
     }
     out.write_all(&buffer).context("writing the events")?;
     out.flush().context("writing the events")

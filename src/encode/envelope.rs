@@ -6,14 +6,31 @@
 
 use crate::event::{Event, Value};
 
+/// The last formatted timestamp: consecutive events mostly share their second.
+#[derive(Debug, Default)]
+pub struct TimestampCache {
+    key: Option<(i64, u32, Option<i32>)>,
+    text: Vec<u8>,
+}
+
 /// Appends the header (with the trailing space) of `event` to `out`.
-pub fn write_header(event: &Event<'_>, out: &mut Vec<u8>) {
+pub fn write_header(event: &Event<'_>, cache: &mut TimestampCache, out: &mut Vec<u8>) {
     let mut int = itoa::Buffer::new();
     let pri = u16::from(event.facility.min(23)) * 8 + u16::from(event.severity.min(7));
     out.push(b'<');
     out.extend_from_slice(int.format(pri).as_bytes());
     out.extend_from_slice(b">1 ");
-    timestamp(event, out);
+    let key = (
+        event.time.unix,
+        event.time.nanos / 1000,
+        event.time.offset_seconds,
+    );
+    if cache.key != Some(key) {
+        cache.text.clear();
+        timestamp(event, &mut cache.text);
+        cache.key = Some(key);
+    }
+    out.extend_from_slice(&cache.text);
     out.push(b' ');
     header_field(event.device_name, 255, out);
     out.push(b' ');
@@ -128,7 +145,7 @@ mod tests {
         event.app_name = "apache";
         event.severity = 4;
         let mut out = Vec::new();
-        write_header(&event, &mut out);
+        write_header(&event, &mut TimestampCache::default(), &mut out);
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "<12>1 2015-05-17T08:35:03.000005-01:30 web_01 apache - ApacheAccess - "

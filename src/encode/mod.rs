@@ -12,34 +12,53 @@ pub mod kv;
 use crate::config::{Encoding, Framing, WireFormat};
 use crate::event::Event;
 
-/// Appends `event`, framed, to `out`; `scratch` is reused between calls.
-pub fn write_event(
-    event: &Event<'_>,
+/// Encodes events in one wire format, keeping buffers and the last header timestamp between events.
+#[derive(Debug)]
+pub struct Encoder {
     format: WireFormat,
-    out: &mut Vec<u8>,
-    scratch: &mut Vec<u8>,
-) {
-    let framed_later = format.framing == Framing::OctetCounting;
-    let target: &mut Vec<u8> = if framed_later {
-        scratch.clear();
-        scratch
-    } else {
-        out
-    };
-    if format.rfc5424 {
-        envelope::write_header(event, target);
+    scratch: Vec<u8>,
+    timestamps: envelope::TimestampCache,
+}
+
+impl Encoder {
+    pub fn new(format: WireFormat) -> Self {
+        Encoder {
+            format,
+            scratch: Vec::new(),
+            timestamps: envelope::TimestampCache::default(),
+        }
     }
-    match format.encoding {
-        Encoding::Kv => kv::write(event, format.include_msg, target),
-        Encoding::Json => json::write(event, format.include_msg, target),
+
+    /// The wire format this encoder writes.
+    pub fn format(&self) -> WireFormat {
+        self.format
     }
-    match format.framing {
-        Framing::Lf => out.push(b'\n'),
-        Framing::OctetCounting => {
-            let mut len = itoa::Buffer::new();
-            out.extend_from_slice(len.format(scratch.len()).as_bytes());
-            out.push(b' ');
-            out.extend_from_slice(scratch);
+
+    /// Appends `event`, enveloped and framed, to `out`.
+    pub fn write(&mut self, event: &Event<'_>, out: &mut Vec<u8>) {
+        let format = self.format;
+        let target: &mut Vec<u8> = match format.framing {
+            Framing::OctetCounting => {
+                self.scratch.clear();
+                &mut self.scratch
+            }
+            Framing::Lf => out,
+        };
+        if format.rfc5424 {
+            envelope::write_header(event, &mut self.timestamps, target);
+        }
+        match format.encoding {
+            Encoding::Kv => kv::write(event, format.include_msg, target),
+            Encoding::Json => json::write(event, format.include_msg, target),
+        }
+        match format.framing {
+            Framing::Lf => out.push(b'\n'),
+            Framing::OctetCounting => {
+                let mut len = itoa::Buffer::new();
+                out.extend_from_slice(len.format(self.scratch.len()).as_bytes());
+                out.push(b' ');
+                out.extend_from_slice(&self.scratch);
+            }
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use logferry_parsers::access::{self, Request};
 
-use super::text::{address, lossy, lossy_cow};
+use super::text::address;
 use super::MapResult;
 use crate::event::{Event, EventTime};
 
@@ -21,7 +21,7 @@ pub fn map<'a>(line: &'a [u8], event: &mut Event<'a>, app_name: &'static str) ->
     event.label("Access");
 
     address(event, "source_address", "source_host", record.client);
-    event.str("user", lossy(record.user));
+    event.text("user", record.user);
     let mut unparsed_request = None;
     match record.request {
         Request::Line {
@@ -29,9 +29,9 @@ pub fn map<'a>(line: &'a [u8], event: &mut Event<'a>, app_name: &'static str) ->
             target,
             version,
         } => {
-            event.str("request_method", lossy(method));
-            event.str("url", lossy_cow(access::unescape(target)));
-            event.str("http_version", lossy(version));
+            event.text("request_method", method);
+            event.text_cow("url", access::unescape(target));
+            event.text("http_version", version);
         }
         Request::Other(raw) => unparsed_request = Some(raw),
     }
@@ -52,20 +52,20 @@ pub fn map<'a>(line: &'a [u8], event: &mut Event<'a>, app_name: &'static str) ->
         event.int("sent_datasize", i64::try_from(bytes).unwrap_or(i64::MAX));
     }
     if let Some(referer) = record.referer {
-        event.str("referer", lossy_cow(access::unescape(referer)));
+        event.text_cow("referer", access::unescape(referer));
     }
     if let Some(agent) = record.user_agent {
-        event.str("user_agent", lossy_cow(access::unescape(agent)));
+        event.text_cow("user_agent", access::unescape(agent));
     }
     if let Some(vhost) = record.vhost {
         let (host, port) = split_port(vhost);
-        event.str("destination_host", lossy(host));
+        event.text("destination_host", host);
         if let Some(port) = port {
             event.int("destination_port", i64::from(port));
         }
     }
     if let Some(raw) = unparsed_request {
-        event.str("request", lossy_cow(access::unescape(raw)));
+        event.text_cow("request", access::unescape(raw));
     }
     Ok(())
 }

@@ -84,26 +84,39 @@ impl CprRedactor {
     }
 
     /// `text` with every CPR number replaced, or `None` when it holds none.
+    ///
+    /// Only digit runs of exactly 6 or 10 can start a CPR number, so the scan looks at every sixth byte
+    /// and only walks a run when that byte is a digit. Invariant of the loop: `bytes[i - 1]` is not a
+    /// digit, so a run found around `i + 5` starts at `i` at the earliest.
     pub fn redact(&self, text: &str) -> Option<String> {
         let bytes = text.as_bytes();
+        let digit = |i: usize| bytes.get(i).is_some_and(u8::is_ascii_digit);
         let mut out: Option<String> = None;
         let mut copied = 0;
         let mut i = 0;
-        while i < bytes.len() {
-            match bytes[i..].iter().position(u8::is_ascii_digit) {
-                Some(skip) => i += skip,
-                None => break,
+        while i + 6 <= bytes.len() {
+            let probe = i + 5;
+            if !digit(probe) {
+                i = probe + 1;
+                continue;
             }
-            let run_end = i + bytes[i..].iter().take_while(|b| b.is_ascii_digit()).count();
-            if let Some((end, digits)) = cpr_at(bytes, i, run_end) {
+            let mut start = probe;
+            while start > i && digit(start - 1) {
+                start -= 1;
+            }
+            let mut end = probe + 1;
+            while digit(end) {
+                end += 1;
+            }
+            let mut next = end + 1;
+            if let Some((cpr_end, digits)) = cpr_at(bytes, start, end) {
                 let out = out.get_or_insert_with(|| String::with_capacity(text.len() + 8));
-                out.push_str(&text[copied..i]);
+                out.push_str(&text[copied..start]);
                 self.write_pseudonym(&digits, out);
-                copied = end;
-                i = end;
-            } else {
-                i = run_end;
+                copied = cpr_end;
+                next = cpr_end;
             }
+            i = next;
         }
         out.map(|mut out| {
             out.push_str(&text[copied..]);
@@ -173,6 +186,72 @@ mod tests {
     }
 
     #[test]
+    fn finds_numbers_at_every_position() {
+        let r = CprRedactor::without_key();
+        for pad in 0..8 {
+            let prefix = "x".repeat(pad);
+            assert_eq!(
+                r.redact(&format!("{prefix}0101901234")).unwrap(),
+                format!("{prefix}CPR:REDACTED")
+            );
+            assert_eq!(
+                r.redact(&format!("{prefix}010190-1234;")).unwrap(),
+                format!("{prefix}CPR:REDACTED;")
+            );
+            assert_eq!(
+                r.redact(&format!("{prefix}1 0101901234 2")).unwrap(),
+                format!("{prefix}1 CPR:REDACTED 2")
+            );
+        }
+        assert_eq!(
+            r.redact("0101901234 0202021111-0303031234").unwrap(),
+            "CPR:REDACTED CPR:REDACTED-CPR:REDACTED"
+        );
+    }
+
+    /// The definition, written the slow and obvious way.
+    fn reference(text: &str) -> String {
+        let b = text.as_bytes();
+        let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
+        let (mut out, mut i) = (String::new(), 0);
+        while i < b.len() {
+            let starts_run = digit(i) && (i == 0 || !digit(i - 1));
+            let plain = starts_run && (i..i + 10).all(digit) && !digit(i + 10);
+            let dashed = starts_run
+                && (i..i + 6).all(digit)
+                && b.get(i + 6) == Some(&b'-')
+                && (i + 7..i + 11).all(digit)
+                && !digit(i + 11);
+            let valid = |d: &[u8]| {
+                let day = (d[0] - b'0') * 10 + (d[1] - b'0');
+                let month = (d[2] - b'0') * 10 + (d[3] - b'0');
+                (1..=31).contains(&day) && (1..=12).contains(&month)
+            };
+            if (plain || dashed) && valid(&b[i..i + 4]) {
+                out.push_str("CPR:REDACTED");
+                i += if plain { 10 } else { 11 };
+            } else {
+                out.push(b[i] as char);
+                i += 1;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn agrees_with_the_definition_on_random_text() {
+        let r = CprRedactor::without_key();
+        let mut rng = fastrand::Rng::with_seed(7);
+        for _ in 0..20_000 {
+            let text: String = (0..rng.usize(0..40))
+                .map(|_| *rng.choice(b"0112-x ").unwrap() as char)
+                .collect();
+            let got = r.redact(&text).unwrap_or_else(|| text.clone());
+            assert_eq!(got, reference(&text), "input {text:?}");
+        }
+    }
+
+    #[test]
     fn the_same_person_gets_the_same_pseudonym() {
         let r = keyed();
         assert_eq!(
@@ -191,6 +270,7 @@ mod tests {
         assert_eq!(r.redact("9010190-1234"), None, "embedded");
         assert_eq!(r.redact("port 63673 from 10.0.2.2"), None);
         assert_eq!(r.redact(""), None);
+        assert_eq!(r.redact("12345"), None);
     }
 
     #[test]

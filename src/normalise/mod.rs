@@ -78,7 +78,8 @@ impl Normaliser {
     /// Never fails: a record the format cannot parse becomes `norm_id=Raw` with `parse_error`.
     pub fn normalise<'a>(&self, record: &'a [u8], ctx: &RecordContext<'a>, event: &mut Event<'a>) {
         event.time = ctx.now;
-        event.msg = text::lossy(record);
+        event.record = text::RecordText::new(record);
+        event.msg = event.record.whole();
         let parsed = match self.format {
             Format::ApacheAccess => access::map(record, event, "apache"),
             Format::NginxAccess => access::map(record, event, "nginx"),

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 
 use logferry_parsers::{drupal, sshd, su, sudo, syslog};
 
-use super::text::{address, canonical_int, lossy, lossy_cow, snake_case};
+use super::text::{address, canonical_int, lossy, snake_case};
 use super::time::SourceClock;
 use super::MapResult;
 use crate::event::{Event, EventTime, Value};
@@ -32,20 +32,20 @@ pub fn map<'a>(
     event.norm_id = "Syslog";
     event.app_name = "syslog";
     if let Some(host) = record.hostname {
-        event.str("host", lossy(host));
+        event.text("host", host);
     }
     let program = record.app_name.unwrap_or_default();
     if let Some(app) = record.app_name {
-        event.str("process", lossy(app));
+        event.text("process", app);
     }
     if let Some(pid) = record.proc_id {
         match canonical_int(pid) {
             Some(n) => event.int("process_id", n),
-            None => event.str("process_id", lossy(pid)),
+            None => event.text("process_id", pid),
         }
     }
     if let Some(msg_id) = record.msg_id {
-        event.str("event_type", lossy(msg_id));
+        event.text("event_type", msg_id);
     }
     if let Some(sd) = record.structured_data {
         structured_data(sd, event);
@@ -69,7 +69,7 @@ pub fn map<'a>(
     if !refined {
         event.label("Syslog");
     }
-    event.str("message", lossy(message));
+    event.text("message", message);
     Ok(())
 }
 
@@ -84,7 +84,7 @@ fn structured_data<'a>(sd: &'a [u8], event: &mut Event<'a>) {
         }
         let value = match canonical_int(&param.value) {
             Some(n) => Value::Int(n),
-            None => Value::Str(lossy_cow(param.value)),
+            None => Value::Str(event.record.cow(param.value)),
         };
         event.dynamic(Cow::Owned(name), value);
     }
@@ -108,10 +108,10 @@ fn sshd_fields<'a>(message: &'a [u8], event: &mut Event<'a>) -> bool {
             address: addr,
             port: p,
         } => {
-            event.str("user", lossy(user));
+            event.text("user", user);
             address(event, "source_address", "source_host", addr);
             port(event, p);
-            event.str("authentication_method", lossy(method));
+            event.text("authentication_method", method);
             event.str("action", "Accepted");
             labels(event, &["User", "Login", "Successful"]);
         }
@@ -122,12 +122,12 @@ fn sshd_fields<'a>(message: &'a [u8], event: &mut Event<'a>) -> bool {
             address: addr,
             port: p,
         } => {
-            event.str("user", lossy(user));
+            event.text("user", user);
             address(event, "source_address", "source_host", addr);
             port(event, p);
-            event.str("authentication_method", lossy(method));
+            event.text("authentication_method", method);
             event.str("action", "Failed");
-            event.str("object", lossy(method));
+            event.text("object", method);
             if invalid_user {
                 event.str("reason", "invalid user");
             }
@@ -138,7 +138,7 @@ fn sshd_fields<'a>(message: &'a [u8], event: &mut Event<'a>) -> bool {
             address: addr,
             port: p,
         } => {
-            event.str("user", lossy(user));
+            event.text("user", user);
             address(event, "source_address", "source_host", addr);
             port(event, p);
             event.str("reason", "invalid user");
@@ -150,14 +150,14 @@ fn sshd_fields<'a>(message: &'a [u8], event: &mut Event<'a>) -> bool {
             port: p,
         } => {
             if let Some(user) = user {
-                event.str("user", lossy(user));
+                event.text("user", user);
             }
             address(event, "source_address", "source_host", addr);
             port(event, p);
             labels(event, &["Connection", "Disconnect"]);
         }
         SshdEvent::Session { open, user, uid } => {
-            event.str("user", lossy(user));
+            event.text("user", user);
             if let Some(uid) = uid {
                 event.int("user_id", i64::from(uid));
             }
@@ -171,7 +171,7 @@ fn sshd_fields<'a>(message: &'a [u8], event: &mut Event<'a>) -> bool {
                 address(event, "source_address", "source_host", rhost);
             }
             if let Some(user) = user {
-                event.str("user", lossy(user));
+                event.text("user", user);
             }
             labels(event, &["User", "Authentication", "Failed"]);
         }
@@ -183,7 +183,7 @@ fn sudo_fields<'a>(message: &'a [u8], event: &mut Event<'a>) -> bool {
     let Some(sudo) = sudo::parse(message) else {
         return false;
     };
-    event.str("user", lossy(sudo.caller));
+    event.text("user", sudo.caller);
     for (name, value) in [
         ("target_user", sudo.user),
         ("terminal", sudo.tty),
@@ -192,7 +192,7 @@ fn sudo_fields<'a>(message: &'a [u8], event: &mut Event<'a>) -> bool {
         ("reason", sudo.reason),
     ] {
         if let Some(value) = value {
-            event.str(name, lossy(value));
+            event.text(name, value);
         }
     }
     let outcome = if sudo.reason.is_some() {
@@ -208,10 +208,10 @@ fn su_fields<'a>(message: &'a [u8], event: &mut Event<'a>) -> bool {
     let Some(su) = su::parse(message) else {
         return false;
     };
-    event.str("user", lossy(su.caller));
-    event.str("target_user", lossy(su.target));
+    event.text("user", su.caller);
+    event.text("target_user", su.target);
     if let Some(tty) = su.tty {
-        event.str("terminal", lossy(tty));
+        event.text("terminal", tty);
     }
     labels(
         event,
@@ -237,27 +237,27 @@ fn drupal_fields<'a>(message: &mut &'a [u8], event: &mut Event<'a>) -> bool {
     event.time.unix = record.timestamp;
     labels(event, &["Application", "Drupal"]);
     if let Some(host) = drupal::host_of(record.base_url) {
-        event.str("destination_host", lossy(host));
+        event.text("destination_host", host);
     }
-    event.str("event_category", lossy(record.kind));
+    event.text("event_category", record.kind);
     address(event, "source_address", "source_host", record.ip);
-    event.str("url", lossy(record.request_uri));
-    event.str("referer", lossy(record.referer));
+    event.text("url", record.request_uri);
+    event.text("referer", record.referer);
     if let Some(uid) = record.uid {
         event.int("user_id", i64::try_from(uid).unwrap_or(i64::MAX));
     }
     if record.kind == b"user" {
         match drupal::user_action(record.message) {
             Some(drupal::UserAction::LoginOk(name)) => {
-                event.str("user", lossy(name));
+                event.text("user", name);
                 labels(event, &["User", "Login", "Successful"]);
             }
             Some(drupal::UserAction::LoginFailed(name)) => {
-                event.str("user", lossy(name));
+                event.text("user", name);
                 labels(event, &["User", "Login", "Failed"]);
             }
             Some(drupal::UserAction::Logout(name)) => {
-                event.str("user", lossy(name));
+                event.text("user", name);
                 labels(event, &["User", "Logout"]);
             }
             None => {}

@@ -14,6 +14,54 @@ pub fn lossy(bytes: &[u8]) -> Cow<'_, str> {
     }
 }
 
+/// A record's bytes with their UTF-8 check done once: a field cut from the record becomes text by
+/// slicing the checked text (O(1)), not by checking its bytes again.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RecordText<'a> {
+    bytes: &'a [u8],
+    /// The record as text when it is valid UTF-8.
+    text: Option<&'a str>,
+}
+
+impl<'a> RecordText<'a> {
+    pub fn new(bytes: &'a [u8]) -> Self {
+        RecordText {
+            bytes,
+            text: std::str::from_utf8(bytes).ok(),
+        }
+    }
+
+    /// The whole record as text, invalid UTF-8 replaced.
+    pub fn whole(&self) -> Cow<'a, str> {
+        match self.text {
+            Some(text) => Cow::Borrowed(text),
+            None => String::from_utf8_lossy(self.bytes),
+        }
+    }
+
+    /// `part` as text; `part` is normally a slice of this record (anything else is checked on its own).
+    pub fn str(&self, part: &'a [u8]) -> Cow<'a, str> {
+        if let Some(text) = self.text {
+            let start = (part.as_ptr() as usize).wrapping_sub(self.bytes.as_ptr() as usize);
+            if start <= self.bytes.len() && part.len() <= self.bytes.len() - start {
+                // `get` checks only that both ends fall on character boundaries.
+                if let Some(slice) = text.get(start..start + part.len()) {
+                    return Cow::Borrowed(slice);
+                }
+            }
+        }
+        lossy(part)
+    }
+
+    /// Like [`RecordText::str`] for bytes that may have been unescaped into a buffer of their own.
+    pub fn cow(&self, part: Cow<'a, [u8]>) -> Cow<'a, str> {
+        match part {
+            Cow::Borrowed(part) => self.str(part),
+            owned => lossy_cow(owned),
+        }
+    }
+}
+
 /// Like [`lossy`] for a `Cow` that may already own its bytes.
 pub fn lossy_cow(bytes: Cow<'_, [u8]>) -> Cow<'_, str> {
     match bytes {
@@ -35,7 +83,7 @@ pub fn address<'a>(
     if let Some(ip) = ip_text(raw) {
         event.dynamic(Cow::Borrowed(ip_field), Value::Ip(ip));
     } else {
-        event.str(host_field, lossy(raw));
+        event.text(host_field, raw);
     }
 }
 
@@ -120,6 +168,22 @@ mod tests {
         assert_eq!(ip_text(b"2001:0db8:0:0::7").as_deref(), Some("2001:db8::7"));
         assert!(matches!(ip_text(b"::1"), Some(Cow::Borrowed("::1"))));
         assert_eq!(ip_text(b"example.org"), None);
+    }
+
+    #[test]
+    fn record_text_slices_what_it_checked() {
+        let line = "caf\u{e9} user=b\u{f8}rge".as_bytes();
+        let text = RecordText::new(line);
+        assert!(matches!(text.str(&line[11..]), Cow::Borrowed("b\u{f8}rge")));
+        assert_eq!(
+            text.str(&line[..4]),
+            "caf\u{fffd}",
+            "a cut through a character is replaced"
+        );
+        assert_eq!(text.str(b"elsewhere"), "elsewhere");
+        let bad = RecordText::new(b"ok \xff x");
+        assert_eq!(bad.whole(), "ok \u{fffd} x");
+        assert_eq!(bad.str(&b"ok \xff x"[..2]), "ok");
     }
 
     #[test]
