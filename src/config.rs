@@ -438,9 +438,15 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// First pass: only the `type` of each component.
+/// First pass: only the `type` of each component (and the top-level keys, so that an unknown one is
+/// reported where it stands).
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Kinds {
+    #[serde(default, rename = "data_dir")]
+    _data_dir: Option<serde::de::IgnoredAny>,
+    #[serde(default, rename = "shutdown_timeout")]
+    _shutdown_timeout: Option<serde::de::IgnoredAny>,
     #[serde(default)]
     sources: BTreeMap<String, TypeOnly>,
     #[serde(default)]

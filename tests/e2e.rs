@@ -339,3 +339,45 @@ async fn collector_down_at_start_loses_nothing_and_memory_stays_bounded() {
     assert_exactly_once(&messages, n);
     agent.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_ships_as_labelled_events_and_never_stalls() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start(CollectorOptions::default()).await;
+    let log = dir.path().join("access.log");
+    let mut bytes = access_line(0).into_bytes();
+    bytes.extend_from_slice(b"\x00\x01binary\xff\xfe junk \xc3( line\n");
+    bytes.extend_from_slice(&vec![b'A'; 3 << 20]);
+    bytes.push(b'\n');
+    bytes.extend_from_slice(access_line(1).as_bytes());
+    std::fs::write(&log, &bytes).unwrap();
+    let sink = format!("{}encoding = \"json\"\n", tcp_sink(&collector.address()));
+    let config = write_config(dir.path(), &log.display().to_string(), &[sink]);
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("scan_interval", "max_line_bytes = \"64KiB\"\nscan_interval");
+    std::fs::write(&config, text).unwrap();
+    let agent = Agent::start(&config);
+    let messages = collector.expect_messages(4, WAIT).await;
+    let events: Vec<serde_json::Value> = messages
+        .iter()
+        .map(|m| serde_json::from_str(&m[m.find(" - {").unwrap() + 3..]).unwrap())
+        .collect();
+    assert_eq!(events[0]["url"], "/item/0?q=a%20b");
+    assert_eq!(events[1]["norm_id"], "Raw");
+    assert_eq!(events[1]["label"], serde_json::json!(["Unparsed"]));
+    assert_eq!(
+        events[1]["msg"],
+        "\u{0}\u{1}binary\u{fffd}\u{fffd} junk \u{fffd}( line"
+    );
+    assert_eq!(events[2]["norm_id"], "Raw");
+    assert_eq!(
+        events[2]["label"],
+        serde_json::json!(["Unparsed", "Truncated"])
+    );
+    assert_eq!(events[2]["msg"].as_str().unwrap().len(), 64 * 1024);
+    assert_eq!(events[3]["url"], "/item/1?q=a%20b");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(collector.count(), 4);
+    agent.stop();
+}

@@ -96,38 +96,47 @@ fn string(text: &str, out: &mut Vec<u8>) {
     }
     out.reserve(bytes.len() + 2);
     out.push(b'"');
-    let mut chunks = bytes.chunks_exact(16);
-    for chunk in &mut chunks {
-        if chunk.iter().fold(false, |any, &b| any | needs_escape(b)) {
-            escaped(chunk, out);
-        } else {
-            out.extend_from_slice(chunk);
-        }
+    let mut rest = bytes;
+    loop {
+        let clean = clean_prefix(rest);
+        out.extend_from_slice(&rest[..clean]);
+        let Some(&b) = rest.get(clean) else { break };
+        escape(b, out);
+        rest = &rest[clean + 1..];
     }
-    escaped(chunks.remainder(), out);
     out.push(b'"');
 }
 
-/// Writes `bytes` with the characters that need it escaped, copying the runs between them whole.
-fn escaped(mut bytes: &[u8], out: &mut Vec<u8>) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    while let Some(i) = bytes.iter().position(|&b| needs_escape(b)) {
-        out.extend_from_slice(&bytes[..i]);
-        match bytes[i] {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            b => {
-                out.extend_from_slice(b"\\u00");
-                out.push(HEX[usize::from(b >> 4)]);
-                out.push(HEX[usize::from(b & 0xf)]);
-            }
+/// How many leading bytes of `bytes` need no escaping (16 at a time while none does).
+fn clean_prefix(bytes: &[u8]) -> usize {
+    let mut chunks = bytes.chunks_exact(16);
+    let mut done = 0;
+    for chunk in &mut chunks {
+        if chunk.iter().fold(false, |any, &b| any | needs_escape(b)) {
+            break;
         }
-        bytes = &bytes[i + 1..];
+        done += 16;
     }
-    out.extend_from_slice(bytes);
+    done + bytes[done..]
+        .iter()
+        .position(|&b| needs_escape(b))
+        .unwrap_or(bytes.len() - done)
+}
+
+fn escape(b: u8, out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    match b {
+        b'"' => out.extend_from_slice(b"\\\""),
+        b'\\' => out.extend_from_slice(b"\\\\"),
+        b'\n' => out.extend_from_slice(b"\\n"),
+        b'\r' => out.extend_from_slice(b"\\r"),
+        b'\t' => out.extend_from_slice(b"\\t"),
+        b => {
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[usize::from(b >> 4)]);
+            out.push(HEX[usize::from(b & 0xf)]);
+        }
+    }
 }
 
 #[cfg(test)]

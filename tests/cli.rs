@@ -1,0 +1,127 @@
+//! The command line as a user meets it: exit codes and messages of `validate`, `normalise`, `--version`.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn logferry() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_logferry"))
+}
+
+#[test]
+fn validate_accepts_the_shipped_configurations() {
+    for config in ["packaging/logferry.toml", "examples/demo.toml"] {
+        let out = logferry()
+            .args(["validate", "--config", config])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{config}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn validate_reports_every_problem_with_its_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        "[sources.web]\ntype = \"file\"\ninclude = [\"/tmp/*.log\"]\nformat = \"apache_access\"\ntimezone = \"Mars/Olympus\"\n\n[sinks.out]\ntype = \"console\"\ninputs = [\"web\", \"nope\"]\n",
+    )
+    .unwrap();
+    let out = logferry()
+        .args(["validate", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let file = path.display().to_string();
+    assert!(
+        stderr.contains(&format!("{file}:5:12: unknown timezone \"Mars/Olympus\"")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "{file}:9:18: sink \"out\": input \"nope\" names no source"
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn validate_rejects_unknown_keys_and_unreadable_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("typo.toml");
+    std::fs::write(&path, "data_dir = \"/tmp/x\"\nshutdown_timout = \"5s\"\n").unwrap();
+    let out = logferry()
+        .args(["validate", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains(":2:1: unknown field `shutdown_timout`"));
+    let out = logferry()
+        .args(["validate", "--config", "/nonexistent.toml"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read the configuration"));
+}
+
+#[test]
+fn normalise_reads_stdin_and_keeps_bad_lines() {
+    let mut child = logferry()
+        .args([
+            "normalise",
+            "--format",
+            "syslog",
+            "--timezone",
+            "UTC",
+            "--now",
+            "2026-11-26T12:00:00Z",
+        ])
+        .args(["--device-name", "h", "--encoding", "kv"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"Nov 26 10:00:00 h1 cron[1]: hello\r\n\nnot syslog at all\nNov 26 10:00:01 h1 cron[2]: no newline")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let lines: Vec<_> = std::str::from_utf8(&out.stdout)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(lines[0].starts_with("log_ts=1795687200 norm_id=Syslog label=Syslog host=h1 process=cron process_id=1 message=hello "));
+    assert!(lines[1].contains("norm_id=Raw label=Unparsed") && lines[1].contains("parse_error="));
+    assert!(lines[2].contains("message=\"no newline\""));
+}
+
+#[test]
+fn bad_arguments_are_clear_errors() {
+    let out = logferry()
+        .args(["normalise", "--format", "apache"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown format \"apache\""));
+    let out = logferry()
+        .args(["normalise", "--format", "json", "--now", "yesterday"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("--now \"yesterday\" is not an RFC 3339 time"));
+    let out = logferry().arg("--version").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("logferry 0.1.0"));
+}
