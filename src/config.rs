@@ -583,11 +583,16 @@ fn check_source(settings: &FileSourceConfig, problems: &mut Vec<Problem>) {
         }
     }
     if let Some(key) = &settings.cpr_key_file {
-        if let Err(e) = std::fs::metadata(key.get_ref()) {
-            problems.push((
+        match std::fs::metadata(key.get_ref()) {
+            Ok(meta) if meta.len() == 0 => problems.push((
+                Some(key.span()),
+                format!("cpr_key_file {} is empty", key.get_ref().display()),
+            )),
+            Ok(_) => {}
+            Err(e) => problems.push((
                 Some(key.span()),
                 format!("cpr_key_file {}: {e}", key.get_ref().display()),
-            ));
+            )),
         }
     }
 }
