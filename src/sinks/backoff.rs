@@ -2,7 +2,8 @@
 //!
 //! The first wait is about `min`; every further consecutive failure doubles it up to `max`. Each wait
 //! is drawn from `[base / 2, base]` ("equal jitter"), so agents that lost the same collector at the
-//! same moment do not all come back at once, and no wait ever exceeds `max`.
+//! same moment do not all come back at once, and no wait ever exceeds `max`. It sends nothing, so it
+//! has no acknowledgement semantics of its own: waiting never acknowledges or drops a batch.
 
 use std::time::Duration;
 

@@ -1,6 +1,7 @@
 //! Sinks: where encoded batches go. Each file states what "acknowledged" means for it.
 
 pub mod backoff;
+mod connection;
 pub mod console;
 pub mod syslog;
 pub mod tls;

@@ -16,25 +16,19 @@ use std::time::Duration;
 
 use anyhow::{anyhow, Context};
 use rustls_pki_types::ServerName;
-use tokio::io::{
-    AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter, ReadHalf, WriteHalf,
-};
-use tokio::net::TcpStream;
 use tokio::sync::mpsc::error::TryRecvError;
-use tokio::task::JoinHandle;
 use tokio::time::{sleep, timeout, timeout_at, Instant};
 use tokio_rustls::TlsConnector;
 use tokio_util::sync::CancellationToken;
 
 use super::backoff::Backoff;
+use super::connection::Connection;
 use super::tls;
 use crate::batch::{BatchReceiver, EncodedBatch};
 use crate::config::{SyslogSinkConfig, Transport};
 
 /// Coalescing stops taking more ready batches once this many bytes wait for one flush.
 const MAX_COALESCE_BYTES: usize = 4 << 20;
-/// Small batches are gathered into writes of up to this size.
-const WRITE_BUFFER_BYTES: usize = 64 << 10;
 
 /// A sink that ships encoded batches to one syslog collector.
 pub struct SyslogSink {
@@ -115,9 +109,10 @@ impl SyslogSink {
                 match idle {
                     Idle::Abort => break,
                     Idle::PeerClosed => {
-                        tracing::info!(sink = %name, "the collector closed the idle connection");
-                        if let Some(c) = conn.take() {
-                            c.close(Instant::now() + self.close_timeout).await;
+                        if let Some(mut c) = conn.take() {
+                            let why = c.reader_outcome().await;
+                            tracing::info!(sink = %name, "the collector closed the idle connection ({why:#})");
+                            c.close(Instant::now() + self.close_timeout, &name).await;
                         }
                         continue;
                     }
@@ -131,10 +126,11 @@ impl SyslogSink {
             input_open &= take_ready(&mut input, &mut pending);
 
             // A collector that closed the connection gets the next write on a fresh one, not into the void.
-            if let Some(c) = conn.take_if(|c| c.peer_closed()) {
-                tracing::info!(sink = %name, "the collector closed the connection; reconnecting");
+            if let Some(mut c) = conn.take_if(|c| c.peer_closed()) {
+                let why = c.reader_outcome().await;
+                tracing::info!(sink = %name, "the collector closed the connection ({why:#}); reconnecting");
                 let unused = !c.used;
-                c.close(Instant::now() + self.close_timeout).await;
+                c.close(Instant::now() + self.close_timeout, &name).await;
                 if unused && !self.pause(&abort).await {
                     break;
                 }
@@ -159,7 +155,7 @@ impl SyslogSink {
                         sink = %name, address = %self.address, batches = pending.len(),
                         "writing to the collector failed: {e}; reconnecting to write the batches again"
                     );
-                    c.close(Instant::now() + self.close_timeout).await;
+                    c.close(Instant::now() + self.close_timeout, &name).await;
                     if !self.pause(&abort).await {
                         break;
                     }
@@ -168,13 +164,13 @@ impl SyslogSink {
                     if flushed {
                         pending.drain(..).for_each(|b| b.ack());
                     }
-                    c.close(deadline).await;
+                    c.close(deadline, &name).await;
                     break;
                 }
             }
         }
         if let Some(c) = conn {
-            c.close(Instant::now() + self.close_timeout).await;
+            c.close(Instant::now() + self.close_timeout, &name).await;
         }
         if pending.is_empty() {
             tracing::info!(sink = %name, "stopped");
@@ -212,7 +208,7 @@ impl SyslogSink {
             let attempt = tokio::select! {
                 biased;
                 () = abort.cancelled() => return None,
-                attempt = timeout(self.connect_timeout, self.connect()) => attempt,
+                attempt = timeout(self.connect_timeout, Connection::open(&self.address, self.tls.as_ref())) => attempt,
             };
             let error = match attempt {
                 Ok(Ok(c)) => {
@@ -247,40 +243,6 @@ impl SyslogSink {
     async fn pause(&mut self, abort: &CancellationToken) -> bool {
         sleep_unless(abort, self.backoff.next_delay()).await
     }
-
-    /// One connection attempt: TCP connect, then the TLS handshake with full verification.
-    async fn connect(&self) -> anyhow::Result<Connection> {
-        let started = Instant::now();
-        let tcp = TcpStream::connect(&self.address)
-            .await
-            .context("TCP connect")?;
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(sink = %self.name, "cannot set TCP_NODELAY: {e}");
-        }
-        let Some((connector, server_name)) = &self.tls else {
-            return Ok(Connection::new(Box::new(tcp)));
-        };
-        let round_trip = started.elapsed();
-        let stream = connector
-            .connect(server_name.clone(), tcp)
-            .await
-            .context("TLS handshake")?;
-        let tls13 = stream.get_ref().1.protocol_version() == Some(rustls::ProtocolVersion::TLSv1_3);
-        let mut conn = Connection::new(Box::new(stream));
-        if tls13 {
-            // In TLS 1.3 our handshake is complete before the collector has judged our client certificate
-            // (or its absence): a rejection arrives as an alert one round trip later. Wait that long, so a
-            // refused connection is an error here rather than a batch written into it and acknowledged.
-            let settle = round_trip * 2 + Duration::from_millis(20);
-            if timeout(settle, conn.eof.cancelled()).await.is_ok() {
-                let why = conn.reader_outcome().await;
-                return Err(
-                    why.context("the collector closed the connection after the TLS handshake")
-                );
-            }
-        }
-        Ok(conn)
-    }
 }
 
 /// Moves batches that are ready right now into `pending`, up to [`MAX_COALESCE_BYTES`] in all.
@@ -312,7 +274,7 @@ async fn sleep_unless(abort: &CancellationToken, delay: Duration) -> bool {
 /// Completes when the collector closes `conn`; never without a connection.
 async fn peer_closed(conn: Option<&Connection>) {
     match conn {
-        Some(c) => c.eof.cancelled().await,
+        Some(c) => c.closed_by_peer().await,
         None => std::future::pending().await,
     }
 }
@@ -325,91 +287,4 @@ fn is_tls_rejection(error: &anyhow::Error) -> bool {
                 .and_then(|e| e.get_ref())
                 .is_some_and(|inner| inner.is::<rustls::Error>())
     })
-}
-
-/// A byte stream to the collector: plain TCP or TLS over TCP.
-trait Stream: AsyncRead + AsyncWrite + Send + Sync + Unpin {}
-impl<T: AsyncRead + AsyncWrite + Send + Sync + Unpin> Stream for T {}
-
-/// One connection, written by the sink and read for its whole life by a task of its own.
-///
-/// The reader discards what arrives. It exists because a connection nobody reads goes wrong in two
-/// ways: TLS 1.3 session tickets and alerts pile up unread (see [`Connection::close`]), and a
-/// collector that closed its side goes unnoticed until a write fails, by which time batches written
-/// into the dead connection have already been acknowledged.
-struct Connection {
-    writer: BufWriter<WriteHalf<Box<dyn Stream>>>,
-    /// Cancelled when the reader saw end of stream or an error.
-    eof: CancellationToken,
-    reader: JoinHandle<Option<io::Error>>,
-    /// Something has been written and flushed on this connection.
-    used: bool,
-}
-
-impl Connection {
-    fn new(stream: Box<dyn Stream>) -> Self {
-        let (read, write) = tokio::io::split(stream);
-        let eof = CancellationToken::new();
-        let reader = tokio::spawn(drain(read, eof.clone()));
-        Connection {
-            writer: BufWriter::with_capacity(WRITE_BUFFER_BYTES, write),
-            eof,
-            reader,
-            used: false,
-        }
-    }
-
-    fn peer_closed(&self) -> bool {
-        self.eof.is_cancelled()
-    }
-
-    /// Writes the batches in order and flushes them to the socket.
-    async fn write_all(&mut self, batches: &VecDeque<Arc<EncodedBatch>>) -> io::Result<()> {
-        for batch in batches {
-            self.writer.write_all(&batch.bytes).await?;
-        }
-        self.writer.flush().await
-    }
-
-    /// Why the reader stopped; waits for it to stop.
-    async fn reader_outcome(&mut self) -> anyhow::Error {
-        match (&mut self.reader).await {
-            Ok(Some(e)) => anyhow::Error::new(e),
-            Ok(None) => anyhow!("end of stream"),
-            Err(e) => anyhow!("connection reader failed: {e}"),
-        }
-    }
-
-    /// Closes gracefully, giving up at `deadline`: flush, TLS close_notify and TCP FIN (shutdown of the
-    /// write side), then keep reading until the collector closes its side.
-    ///
-    /// Why wait for the collector: closing a socket whose receive buffer still holds unread bytes (a TLS
-    /// 1.3 session ticket, an alert, anything the collector sent) makes our kernel send RST instead of
-    /// FIN, and a RST makes the collector's kernel discard data it had already acknowledged to us but
-    /// its application had not read yet. The last batches, already acknowledged here, would vanish.
-    async fn close(mut self, deadline: Instant) {
-        match timeout_at(deadline, self.writer.shutdown()).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::debug!("closing the connection: {e}"),
-            Err(_) => tracing::debug!("closing the connection: flush timed out"),
-        }
-        if timeout_at(deadline, self.eof.cancelled()).await.is_err() {
-            tracing::debug!("the collector did not close its side within close_timeout");
-        }
-        self.reader.abort();
-    }
-}
-
-/// Reads and discards until end of stream or an error; then cancels `eof`.
-async fn drain(mut read: ReadHalf<Box<dyn Stream>>, eof: CancellationToken) -> Option<io::Error> {
-    let mut buf = vec![0u8; 16 << 10];
-    let outcome = loop {
-        match read.read(&mut buf).await {
-            Ok(0) => break None,
-            Ok(_) => {}
-            Err(e) => break Some(e),
-        }
-    };
-    eof.cancel();
-    outcome
 }

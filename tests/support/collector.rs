@@ -23,6 +23,8 @@ use tokio::time::{sleep_until, timeout, Instant};
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
+use super::frames::Decoder;
+
 /// After a graceful stop, how long a connection is still read while waiting for the sender to close.
 const STOP_GRACE: Duration = Duration::from_secs(3);
 
@@ -400,7 +402,12 @@ async fn receive<S: Stream>(
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
                     state.bytes.fetch_add(n as u64, Ordering::Relaxed);
-                    decoder.push(&buf[..n], &state);
+                    let (messages, bad) = decoder.push(&buf[..n]);
+                    lock(&state.bad_frames).extend(bad);
+                    if !messages.is_empty() {
+                        lock(&state.messages).extend(messages);
+                        state.arrived.notify_waiters();
+                    }
                     if let ReadMode::Rate(rate) = current {
                         next_read = Instant::now() + Duration::from_secs_f64(n as f64 / rate.max(1) as f64);
                     }
@@ -408,59 +415,7 @@ async fn receive<S: Stream>(
             },
         }
     }
-    if !decoder.pending.is_empty() {
-        let rest = String::from_utf8_lossy(&decoder.pending).into_owned();
+    if let Some(rest) = decoder.rest() {
         lock(&state.bad_frames).push(format!("cut off at end of connection: {rest}"));
-    }
-}
-
-/// Splits a byte stream into frames, LF-terminated or octet-counted, deciding per frame.
-#[derive(Default)]
-struct Decoder {
-    pending: Vec<u8>,
-}
-
-impl Decoder {
-    fn push(&mut self, data: &[u8], state: &State) {
-        self.pending.extend_from_slice(data);
-        let mut messages = Vec::new();
-        while let Some((frame, used)) = self.next_frame(state) {
-            if let Some(frame) = frame {
-                messages.push(frame);
-            }
-            self.pending.drain(..used);
-        }
-        if !messages.is_empty() {
-            lock(&state.messages).extend(messages);
-            state.arrived.notify_waiters();
-        }
-    }
-
-    /// The next complete frame (`None` inside: skipped garbage) and the bytes it used.
-    fn next_frame(&self, state: &State) -> Option<(Option<String>, usize)> {
-        let data = &self.pending;
-        let first = *data.first()?;
-        if first.is_ascii_digit() {
-            let digits = data.iter().take_while(|b| b.is_ascii_digit()).count();
-            if digits == data.len() && digits < 10 {
-                return None; // the length is still arriving
-            }
-            let len = std::str::from_utf8(&data[..digits])
-                .ok()
-                .and_then(|d| d.parse::<usize>().ok());
-            if let (Some(len), Some(b' ')) = (len, data.get(digits)) {
-                let end = digits + 1 + len;
-                let body = data.get(digits + 1..end)?;
-                return Some((Some(String::from_utf8_lossy(body).into_owned()), end));
-            }
-        }
-        let end = data.iter().position(|&b| b == b'\n')?;
-        let line = data[..end].strip_suffix(b"\r").unwrap_or(&data[..end]);
-        if first.is_ascii_digit() {
-            let bad = String::from_utf8_lossy(line).into_owned();
-            lock(&state.bad_frames).push(format!("bad octet count: {bad}"));
-            return Some((None, end + 1));
-        }
-        Some((Some(String::from_utf8_lossy(line).into_owned()), end + 1))
     }
 }

@@ -8,13 +8,17 @@
 //!   certificate) that decodes LF and octet-counted frames, can be stopped (gracefully or abruptly)
 //!   and restarted on the same port, and can read slowly or not at all.
 //! - [`Acks`]: makes [`EncodedBatch`]es numbered by the test and records which were acknowledged.
-//! - [`syslog_config`], [`message`], [`lf`], [`octet`], [`LogCapture`], [`unused_port`].
+//! - [`syslog_config`], [`message`], [`lf`], [`octet`], [`assert_messages`], [`tally`],
+//!   [`LogCapture`], [`unused_port`].
 #![allow(dead_code)]
 
 mod collector;
+mod frames;
 
 #[allow(unused_imports)]
 pub use collector::{Collector, CollectorOptions, ReadMode, ServerTls};
+#[allow(unused_imports)]
+pub use frames::{lf, octet};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -167,22 +171,27 @@ pub fn message(id: usize) -> String {
     format!("<14>1 2024-05-01T12:00:00.000000Z host01 logferry-test - test - event={id} padding=abcdefghij")
 }
 
-/// The messages framed with a trailing LF each.
-pub fn lf(messages: &[String]) -> Bytes {
-    messages
-        .iter()
-        .flat_map(|m| [m.as_bytes(), b"\n"].concat())
-        .collect::<Vec<u8>>()
-        .into()
+/// Asserts `got == expected`, reporting counts and the first difference instead of two huge lists.
+pub fn assert_messages(got: &[String], expected: &[String]) {
+    if got != expected {
+        let first = got.iter().zip(expected).position(|(g, e)| g != e);
+        panic!(
+            "got {} messages, expected {}; first difference at {first:?}: got {:?}, expected {:?}",
+            got.len(),
+            expected.len(),
+            first.and_then(|i| got.get(i)),
+            first.and_then(|i| expected.get(i)),
+        );
+    }
 }
 
-/// The messages octet-counted (`LEN SP MSG`, RFC 6587 §3.4.1).
-pub fn octet(messages: &[String]) -> Bytes {
-    let mut out = Vec::new();
+/// How often each message occurs.
+pub fn tally(messages: &[String]) -> BTreeMap<&str, usize> {
+    let mut counts = BTreeMap::new();
     for m in messages {
-        out.extend_from_slice(format!("{} {m}", m.len()).as_bytes());
+        *counts.entry(m.as_str()).or_default() += 1;
     }
-    out.into()
+    counts
 }
 
 /// Makes numbered batches and tells which of them were acknowledged.
