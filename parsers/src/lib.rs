@@ -9,6 +9,7 @@
 pub mod access;
 pub mod drupal;
 pub mod sshd;
+mod structured_data;
 pub mod su;
 pub mod sudo;
 pub mod syslog;

@@ -294,15 +294,7 @@ impl FileSource {
         for _ in 0..CHUNKS_PER_TURN {
             match tail.read(&mut self.chunk) {
                 Ok(true) => {
-                    let range = FileRange {
-                        file: tail.id,
-                        epoch: tail.epoch,
-                        start: self.chunk.file_range.start,
-                        end: self.chunk.file_range.end,
-                    };
-                    let path = tail.path.to_string_lossy().into_owned();
-                    self.processor
-                        .send_chunk(&self.chunk, &path, range, event_time_now())?;
+                    ship(&mut self.processor, &self.chunk, tail)?;
                     if self.chunk.data.len() < CHUNK_BYTES {
                         break;
                     }
@@ -361,15 +353,7 @@ impl FileSource {
             return Ok(());
         };
         tail.flush_partial(&mut self.chunk);
-        let range = FileRange {
-            file: tail.id,
-            epoch: tail.epoch,
-            start: self.chunk.file_range.start,
-            end: self.chunk.file_range.end,
-        };
-        let path = tail.path.to_string_lossy().into_owned();
-        self.processor
-            .send_chunk(&self.chunk, &path, range, event_time_now())?;
+        ship(&mut self.processor, &self.chunk, &tail)?;
         if truncated {
             // A new epoch: late acknowledgements of the old content must not move the new reading.
             self.truncated.insert(key, tail.epoch.wrapping_add(1));
@@ -383,6 +367,18 @@ impl FileSource {
         }
         Ok(())
     }
+}
+
+/// Sends what `tail` just produced in `chunk` on to the sinks.
+fn ship(processor: &mut Processor, chunk: &Chunk, tail: &FileTail) -> Result<(), SinksClosed> {
+    let range = FileRange {
+        file: tail.id,
+        epoch: tail.epoch,
+        start: chunk.file_range.start,
+        end: chunk.file_range.end,
+    };
+    let path = tail.path.to_string_lossy();
+    processor.send_chunk(chunk, &path, range, event_time_now())
 }
 
 /// The position just after the last LF of `file` (where `read_from = "end"` starts), looking back at

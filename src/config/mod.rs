@@ -1,0 +1,362 @@
+//! The agent's TOML configuration: types, defaults, and validation that points at file, line and column.
+//!
+//! Loading happens in two passes over the same text. The first reads only each component's `type`; the
+//! second deserialises every component straight into the struct of its kind, so serde's errors (unknown
+//! keys, wrong types) keep the exact position of the offending key. Checks that serde cannot make (an
+//! input naming no source, a timezone that does not exist) carry the span of the value they reject.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+use toml::Spanned;
+
+mod load;
+
+pub use load::{load_file, parse, ConfigErrors, ConfigProblem};
+
+/// The configuration used by `logferry run` without `--config`: the sample logs to stdout.
+pub const EMBEDDED_DEFAULT: &str = include_str!("../../examples/demo.toml");
+
+/// A whole agent configuration, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where checkpoints (and later buffers) live.
+    pub data_dir: PathBuf,
+    /// How long a graceful stop may spend draining in-flight batches to the sinks.
+    pub shutdown_timeout: Duration,
+    pub sources: BTreeMap<String, FileSourceConfig>,
+    pub sinks: BTreeMap<String, SinkConfig>,
+}
+
+/// The log formats a source can read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    ApacheAccess,
+    NginxAccess,
+    Syslog,
+    Json,
+}
+
+impl Format {
+    /// The name used in configuration and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::ApacheAccess => "apache_access",
+            Format::NginxAccess => "nginx_access",
+            Format::Syslog => "syslog",
+            Format::Json => "json",
+        }
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Format::deserialize(serde::de::value::StrDeserializer::<serde::de::value::Error>::new(s))
+            .map_err(|_| {
+                format!(
+                    "unknown format {s:?}; expected apache_access, nginx_access, syslog or json"
+                )
+            })
+    }
+}
+
+/// Where a file with no checkpoint starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadFrom {
+    #[default]
+    Beginning,
+    End,
+}
+
+/// `[sources.NAME]` with `type = "file"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSourceConfig {
+    #[serde(rename = "type")]
+    _type: String,
+    /// Glob patterns of files to read.
+    pub include: Vec<String>,
+    /// Glob patterns matched against the whole path; a match is never read.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    pub format: Format,
+    /// IANA zone for timestamps without an offset; default the host's.
+    pub timezone: Option<Spanned<String>>,
+    /// `device_name` of the events; default the host name.
+    pub device_name: Option<String>,
+    /// `source_name` of the events; default the file path.
+    pub source_name: Option<String>,
+    /// The site key for CPR pseudonymisation; without one, CPR numbers become `CPR:REDACTED`.
+    pub cpr_key_file: Option<Spanned<PathBuf>>,
+    /// CPR redaction is on unless a source turns it off.
+    #[serde(default = "yes")]
+    pub redact_cpr: bool,
+    #[serde(default)]
+    pub read_from: ReadFrom,
+    /// Longer lines are cut to this size and labelled `Truncated`.
+    #[serde(default = "default_max_line_bytes", deserialize_with = "de_size")]
+    pub max_line_bytes: usize,
+    /// How often the include globs are expanded again (inotify wakes reads sooner).
+    #[serde(default = "default_scan_interval", with = "humantime_serde")]
+    pub scan_interval: Duration,
+}
+
+impl FileSourceConfig {
+    /// The settings that shape normalisation, as `logferry normalise` takes them too.
+    pub fn settings(&self) -> SourceSettings {
+        SourceSettings {
+            format: self.format,
+            timezone: self.timezone.as_ref().map(|t| t.get_ref().clone()),
+            device_name: self.device_name.clone(),
+            source_name: self.source_name.clone(),
+            cpr_key_file: self.cpr_key_file.as_ref().map(|k| k.get_ref().clone()),
+            redact_cpr: self.redact_cpr,
+        }
+    }
+}
+
+/// The settings that shape normalisation, shared by every source kind and by `logferry normalise`.
+#[derive(Debug, Clone)]
+pub struct SourceSettings {
+    pub format: Format,
+    pub timezone: Option<String>,
+    pub device_name: Option<String>,
+    pub source_name: Option<String>,
+    pub cpr_key_file: Option<PathBuf>,
+    pub redact_cpr: bool,
+}
+
+/// The payload encodings of the schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Encoding {
+    Kv,
+    Json,
+}
+
+/// How events are delimited on a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Framing {
+    #[default]
+    Lf,
+    OctetCounting,
+}
+
+/// The byte layout a sink wants: the processing stage encodes once per distinct value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct WireFormat {
+    pub encoding: Encoding,
+    /// Wrap each payload in the RFC 5424 header.
+    pub rfc5424: bool,
+    pub framing: Framing,
+    pub include_msg: bool,
+}
+
+/// One sink and the sources it takes.
+#[derive(Debug, Clone)]
+pub struct SinkConfig {
+    pub inputs: Vec<String>,
+    pub kind: SinkKind,
+}
+
+impl SinkConfig {
+    /// The layout this sink writes.
+    pub fn wire_format(&self) -> WireFormat {
+        match &self.kind {
+            SinkKind::Console(c) => WireFormat {
+                encoding: c.encoding,
+                rfc5424: false,
+                framing: Framing::Lf,
+                include_msg: c.include_msg,
+            },
+            SinkKind::Syslog(s) => WireFormat {
+                encoding: s.encoding,
+                rfc5424: true,
+                framing: s.framing,
+                include_msg: s.include_msg,
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum SinkKind {
+    Console(ConsoleSinkConfig),
+    Syslog(Box<SyslogSinkConfig>),
+}
+
+/// `[sinks.NAME]` with `type = "console"`: one event per line on stdout.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleSinkConfig {
+    #[serde(rename = "type")]
+    _type: String,
+    inputs: Spanned<Vec<Spanned<String>>>,
+    #[serde(default = "json")]
+    pub encoding: Encoding,
+    #[serde(default = "yes")]
+    pub include_msg: bool,
+}
+
+/// Transport of a syslog sink.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Transport {
+    Tcp,
+    #[default]
+    Tls,
+}
+
+/// `[sinks.NAME]` with `type = "syslog"`: RFC 5424 over TCP or TLS.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyslogSinkConfig {
+    #[serde(rename = "type")]
+    _type: String,
+    inputs: Spanned<Vec<Spanned<String>>>,
+    /// `host:port` of the collector.
+    pub address: Spanned<String>,
+    #[serde(default)]
+    pub transport: Transport,
+    #[serde(default)]
+    pub framing: Framing,
+    #[serde(default = "kv")]
+    pub encoding: Encoding,
+    #[serde(default = "yes")]
+    pub include_msg: bool,
+    #[serde(default)]
+    pub tls: TlsConfig,
+    /// Batches queued for this sink before its sources wait.
+    #[serde(default = "default_queue_batches")]
+    pub queue_batches: usize,
+    #[serde(default = "default_connect_timeout", with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    /// First wait after a failed connection; doubles up to `reconnect_max`, with jitter.
+    #[serde(default = "default_reconnect_min", with = "humantime_serde")]
+    pub reconnect_min: Duration,
+    #[serde(default = "default_reconnect_max", with = "humantime_serde")]
+    pub reconnect_max: Duration,
+    /// How long a closing connection waits for the collector to close its side.
+    #[serde(default = "default_close_timeout", with = "humantime_serde")]
+    pub close_timeout: Duration,
+}
+
+impl SyslogSinkConfig {
+    /// The host part of `address` (brackets of an IPv6 literal removed).
+    pub fn host(&self) -> &str {
+        let addr = self.address.get_ref().as_str();
+        let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
+        host.trim_start_matches('[').trim_end_matches(']')
+    }
+}
+
+/// `[sinks.NAME.tls]`: verification is always on; these only choose what to trust and who we are.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM CA bundle to trust instead of the system's roots.
+    pub ca_file: Option<Spanned<PathBuf>>,
+    /// PEM client certificate chain (mutual TLS); needs `key_file`.
+    pub cert_file: Option<Spanned<PathBuf>>,
+    pub key_file: Option<Spanned<PathBuf>>,
+    /// Name to verify the collector's certificate against; default the host part of `address`.
+    pub server_name: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+fn json() -> Encoding {
+    Encoding::Json
+}
+fn kv() -> Encoding {
+    Encoding::Kv
+}
+fn default_max_line_bytes() -> usize {
+    1 << 20
+}
+fn default_scan_interval() -> Duration {
+    Duration::from_secs(1)
+}
+fn default_queue_batches() -> usize {
+    16
+}
+fn default_connect_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+fn default_reconnect_min() -> Duration {
+    Duration::from_millis(100)
+}
+fn default_reconnect_max() -> Duration {
+    Duration::from_secs(30)
+}
+fn default_close_timeout() -> Duration {
+    Duration::from_secs(5)
+}
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("/var/lib/logferry")
+}
+fn default_shutdown_timeout() -> Duration {
+    Duration::from_secs(30)
+}
+
+/// Reads `1048576`, `"512KiB"`, `"1MiB"`, `"2GiB"` (binary units; `KB`/`MB`/`GB` are decimal).
+fn de_size<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Size {
+        Int(u64),
+        Text(String),
+    }
+    match Size::deserialize(d)? {
+        Size::Int(n) => usize::try_from(n).map_err(serde::de::Error::custom),
+        Size::Text(t) => parse_size(&t).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "invalid size {t:?}; expected e.g. 1048576 or \"1MiB\""
+            ))
+        }),
+    }
+}
+
+/// Parses a byte size such as `"256KiB"`; `None` if it is not one.
+pub fn parse_size(text: &str) -> Option<usize> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let n: usize = digits.parse().ok()?;
+    let factor: usize = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        "KB" | "kB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        _ => return None,
+    };
+    n.checked_mul(factor)
+}
+
+/// Durations as `"250ms"`, `"5s"`, `"2m"`.
+mod humantime_serde {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(d)?;
+        humantime::parse_duration(&text).map_err(|e| {
+            serde::de::Error::custom(format!(
+                "invalid duration {text:?}: {e} (e.g. \"5s\", \"250ms\")"
+            ))
+        })
+    }
+}
