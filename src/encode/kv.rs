@@ -81,6 +81,14 @@ fn needs_escape(b: u8) -> bool {
     (b < 0x20) | (b == 0x7f) | (b == b'"') | (b == b'\\')
 }
 
+/// True if `bytes` holds a control character (16 bytes at a time).
+fn has_control(bytes: &[u8]) -> bool {
+    let control = |b: u8| (b < 0x20) | (b == 0x7f);
+    let mut chunks = bytes.chunks_exact(16);
+    let whole = chunks.any(|c| c.iter().fold(false, |any, &b| any | control(b)));
+    whole || chunks.remainder().iter().any(|&b| control(b))
+}
+
 fn all_bare(bytes: &[u8]) -> bool {
     let mut chunks = bytes.chunks_exact(16);
     let whole = chunks.all(|c| c.iter().fold(true, |ok, &b| ok & is_bare(b)));
@@ -97,6 +105,18 @@ fn string(text: &str, out: &mut Vec<u8>) {
     out.reserve(bytes.len() + 2);
     out.push(b'"');
     let mut rest = bytes;
+    if !has_control(bytes) {
+        // The common case: only `"` and `\` to escape, found with a vectorised search.
+        while let Some(i) = memchr::memchr2(b'"', b'\\', rest) {
+            out.extend_from_slice(&rest[..i]);
+            out.push(b'\\');
+            out.push(rest[i]);
+            rest = &rest[i + 1..];
+        }
+        out.extend_from_slice(rest);
+        out.push(b'"');
+        return;
+    }
     loop {
         let clean = clean_prefix(rest);
         out.extend_from_slice(&rest[..clean]);
