@@ -381,3 +381,36 @@ async fn bad_input_ships_as_labelled_events_and_never_stalls() {
     assert_eq!(collector.count(), 4);
     agent.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_from_end_skips_only_what_was_there_at_the_first_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start(CollectorOptions::default()).await;
+    let log = dir.path().join("old.log");
+    append(&log, 0, 100);
+    let config = write_config(
+        dir.path(),
+        &dir.path().join("*.log").display().to_string(),
+        &[tcp_sink(&collector.address())],
+    );
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("scan_interval", "read_from = \"end\"\nscan_interval");
+    std::fs::write(&config, text).unwrap();
+    let agent = Agent::start(&config);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    append(&log, 100, 150);
+    // A file that appears later is new: read from its beginning.
+    append(&dir.path().join("new.log"), 150, 180);
+    let messages = collector.expect_messages(80, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let seen = tally(&collector.messages());
+    assert_eq!(messages.len(), 80);
+    assert!(
+        seen.keys().all(|&i| (100..180).contains(&i)),
+        "{:?}",
+        seen.keys().take(5).collect::<Vec<_>>()
+    );
+    assert_eq!(seen.len(), 80);
+    agent.stop();
+}
