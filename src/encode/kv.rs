@@ -65,10 +65,10 @@ fn value(value: &Value<'_>, out: &mut Vec<u8>) {
     }
 }
 
-/// A byte a value may hold without quotes: `[A-Za-z0-9._:/@+-]`. Branch-free, so the loops over
+/// A byte a value may hold without quotes: `[A-Za-z0-9._:/@+-]`. Branch-free, so the folds over
 /// 16-byte chunks below compile to vector code.
 #[inline(always)]
-fn is_bare(b: u8) -> bool {
+const fn is_bare(b: u8) -> bool {
     let letter = (b | 0x20).wrapping_sub(b'a') < 26;
     let digit_or_colon = b.wrapping_sub(b'0') < 11;
     let dash_dot_slash = b.wrapping_sub(b'-') < 3;
@@ -77,22 +77,34 @@ fn is_bare(b: u8) -> bool {
 
 /// A byte that must be escaped inside quotes.
 #[inline(always)]
-fn needs_escape(b: u8) -> bool {
+const fn needs_escape(b: u8) -> bool {
     (b < 0x20) | (b == 0x7f) | (b == b'"') | (b == b'\\')
 }
 
-/// True if `bytes` holds a control character (16 bytes at a time).
-fn has_control(bytes: &[u8]) -> bool {
-    let control = |b: u8| (b < 0x20) | (b == 0x7f);
-    let mut chunks = bytes.chunks_exact(16);
-    let whole = chunks.any(|c| c.iter().fold(false, |any, &b| any | control(b)));
-    whole || chunks.remainder().iter().any(|&b| control(b))
-}
+/// The same two predicates as tables, for the byte-at-a-time parts (short values, chunk tails).
+const BARE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = is_bare(b as u8);
+        b += 1;
+    }
+    table
+};
+const ESCAPE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = needs_escape(b as u8);
+        b += 1;
+    }
+    table
+};
 
 fn all_bare(bytes: &[u8]) -> bool {
     let mut chunks = bytes.chunks_exact(16);
     let whole = chunks.all(|c| c.iter().fold(true, |ok, &b| ok & is_bare(b)));
-    whole && chunks.remainder().iter().all(|&b| is_bare(b))
+    whole && chunks.remainder().iter().all(|&b| BARE[usize::from(b)])
 }
 
 /// Writes `text` bare or quoted.
@@ -105,18 +117,6 @@ fn string(text: &str, out: &mut Vec<u8>) {
     out.reserve(bytes.len() + 2);
     out.push(b'"');
     let mut rest = bytes;
-    if !has_control(bytes) {
-        // The common case: only `"` and `\` to escape, found with a vectorised search.
-        while let Some(i) = memchr::memchr2(b'"', b'\\', rest) {
-            out.extend_from_slice(&rest[..i]);
-            out.push(b'\\');
-            out.push(rest[i]);
-            rest = &rest[i + 1..];
-        }
-        out.extend_from_slice(rest);
-        out.push(b'"');
-        return;
-    }
     loop {
         let clean = clean_prefix(rest);
         out.extend_from_slice(&rest[..clean]);
@@ -129,9 +129,8 @@ fn string(text: &str, out: &mut Vec<u8>) {
 
 /// How many leading bytes of `bytes` need no escaping (16 at a time while none does).
 fn clean_prefix(bytes: &[u8]) -> usize {
-    let mut chunks = bytes.chunks_exact(16);
     let mut done = 0;
-    for chunk in &mut chunks {
+    for chunk in bytes.chunks_exact(16) {
         if chunk.iter().fold(false, |any, &b| any | needs_escape(b)) {
             break;
         }
@@ -139,7 +138,7 @@ fn clean_prefix(bytes: &[u8]) -> usize {
     }
     done + bytes[done..]
         .iter()
-        .position(|&b| needs_escape(b))
+        .position(|&b| ESCAPE[usize::from(b)])
         .unwrap_or(bytes.len() - done)
 }
 
