@@ -76,6 +76,7 @@ need_apt=()
 [ -x /usr/bin/time ] || need_apt+=(time)
 command -v openssl >/dev/null || need_apt+=(openssl)
 command -v rsyslogd >/dev/null || need_apt+=(rsyslog)
+[ "${CALLGRIND:-0}" != 1 ] || command -v valgrind >/dev/null || need_apt+=(valgrind)
 if [ ${#need_apt[@]} -gt 0 ]; then
     [ $INSTALL = 1 ] || { echo "missing: ${need_apt[*]} (run without --no-install)" >&2; exit 1; }
     log "installing ${need_apt[*]}"
@@ -209,14 +210,18 @@ run_one() { # $1 = contender, $2 = run number
         sleep 0.05
     done
 
+    # CALLGRIND=1: run the contender under callgrind and count its instructions (all threads), a
+    # figure that does not move with the machine's load the way CPU-seconds do.
+    local wrap=()
+    [ "${CALLGRIND:-0}" = 1 ] && wrap=(valgrind --tool=callgrind --callgrind-out-file="$dir/callgrind.out")
     case $c in
         logferry-tcp | logferry-tls)
             write_logferry_config "${c#logferry-}" "$dir/logferry.toml" "$dir/data"
-            cmd=(env LOGFERRY_LOG=warn "$LOGFERRY" run --config "$dir/logferry.toml") ;;
+            cmd=(env LOGFERRY_LOG=warn "${wrap[@]}" "$LOGFERRY" run --config "$dir/logferry.toml") ;;
         rsyslog-raw | rsyslog-parse)
             mkdir -p "$dir/work"
             write_rsyslog_config "${c#rsyslog-}" "$dir/rsyslog.conf" "$dir/work"
-            cmd=(rsyslogd -n -f "$dir/rsyslog.conf" -i "$dir/rsyslogd.pid") ;;
+            cmd=("${wrap[@]}" rsyslogd -n -f "$dir/rsyslog.conf" -i "$dir/rsyslogd.pid") ;;
         *) echo "unknown contender $c" >&2; exit 2 ;;
     esac
     cat "$INPUT" >/dev/null # same warm page cache for every contender
@@ -281,6 +286,11 @@ exit_txt = xit + (" (" + note + ")" if note else "")
 print(f"{c}\t{run}\t{lps:.0f}\t{cpu:.2f}\t{cpu * 1e6 / n:.2f}\t{int(rss) / 1024:.1f}\t{rec}\t{exit_txt}\t{cpu_done}")
 PY
     tail -1 "$RESULTS" | awk -F'\t' '{printf "  %-14s run %s: %9s lines/s  cpu %6ss  %7s cpu-s/1M  rss %6s MiB  received %s  exit %s  (cpu at last line %ss)\n", $1, $2, $3, $4, $5, $6, $7, $8, $9}' >&2
+    if [ "${CALLGRIND:-0}" = 1 ]; then
+        local ir
+        ir=$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$dir/contender.err" | tail -1)
+        log "$c run $run: ${ir:-?} instructions, $(( ${ir:-0} / N )) per line"
+    fi
     if [ "$received" != "$N" ]; then
         log "WARNING: $c run $run: receiver got $received lines, expected $N (see $dir)"
     fi
