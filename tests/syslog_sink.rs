@@ -118,17 +118,22 @@ async fn deliver_all(collector: &Collector, config: &SyslogSinkConfig, batches: 
     let expected = all_messages(0..batches);
     // Run returns once the collector closed its side, which it does after reading everything; a slow
     // collector that needs longer than close_timeout is waited for here.
+    assert_delivered(collector, &expected).await;
+    assert!(acks.acked().values().all(|&n| n == 1));
+    assert_eq!(acks.acked().len(), batches as usize);
+}
+
+/// Every expected message arrived, in order and once, in well-formed frames.
+async fn assert_delivered(collector: &Collector, expected: &[String]) {
     assert_messages(
         &collector.expect_messages(expected.len(), WAIT).await,
-        &expected,
+        expected,
     );
     assert!(
         collector.bad_frames().is_empty(),
         "{:?}",
         collector.bad_frames()
     );
-    assert!(acks.acked().values().all(|&n| n == 1));
-    assert_eq!(acks.acked().len(), batches as usize);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -406,15 +411,7 @@ async fn close_does_not_reset_a_collector_that_is_behind() {
     assert_eq!(acks.acked().len(), batches as usize);
     collector.set_read_mode(ReadMode::Normal);
     let expected = all_messages(0..batches);
-    assert_messages(
-        &collector.expect_messages(expected.len(), WAIT).await,
-        &expected,
-    );
-    assert!(
-        collector.bad_frames().is_empty(),
-        "{:?}",
-        collector.bad_frames()
-    );
+    assert_delivered(&collector, &expected).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

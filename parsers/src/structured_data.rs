@@ -171,16 +171,7 @@ fn unescape_sd(raw: &[u8]) -> Cow<'_, [u8]> {
 mod tests {
     use super::*;
     use crate::syslog::parse;
-
-    fn params(sd: &[u8]) -> Vec<(String, String, String)> {
-        sd_params(sd)
-            .map(|p| {
-                let p = p.unwrap();
-                let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-                (s(p.id), s(p.name), s(&p.value))
-            })
-            .collect()
-    }
+    use crate::testutil::params;
 
     #[test]
     fn sd_escapes_and_errors() {

@@ -295,7 +295,7 @@ fn parse_5424<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::mutations;
+    use crate::testutil::{mutations, params};
     use proptest::prelude::*;
 
     const SSHD: &[u8] = b"Feb 21 21:54:44 app03 sshd[3402]: Accepted publickey for vagrant from 10.0.2.2 port 63673 ssh2: RSA 39:33:99:e9:a0:dc:f2:33:a3:e5:72:3b:7c:3a:56:84";
@@ -309,16 +309,6 @@ mod tests {
     const RFC5424_EX3: &[u8] = br#"<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut="3" eventSource="Application" eventID="1011"] An application event log entry..."#;
     const RFC5424_EX4: &[u8] = br#"<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut="3" eventSource="Application" eventID="1011"][examplePriority@32473 class="high"]"#;
     const RSYSLOG_3339: &[u8] = b"2026-11-26T10:11:12.345678+01:00 host prog: msg\r\n";
-
-    fn params(sd: &[u8]) -> Vec<(String, String, String)> {
-        sd_params(sd)
-            .map(|p| {
-                let p = p.unwrap();
-                let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-                (s(p.id), s(p.name), s(&p.value))
-            })
-            .collect()
-    }
 
     #[test]
     fn bsd_sshd() {

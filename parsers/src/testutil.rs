@@ -62,3 +62,14 @@ pub(crate) fn mutations(seeds: &'static [&'static [u8]]) -> impl Strategy<Value 
             v
         })
 }
+
+/// The parameters of a structured-data field as (id, name, value) text, for assertions.
+pub fn params(sd: &[u8]) -> Vec<(String, String, String)> {
+    crate::syslog::sd_params(sd)
+        .map(|p| {
+            let p = p.expect("well-formed structured data");
+            let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+            (s(p.id), s(p.name), s(&p.value))
+        })
+        .collect()
+}
