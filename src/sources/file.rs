@@ -79,6 +79,9 @@ pub struct FileSource {
     watched: BTreeSet<PathBuf>,
     first_scan: bool,
     chunk: Chunk,
+    /// Problems already logged, by path and kind: a file that cannot be opened is reported once, not
+    /// at every scan, until it can be opened again.
+    complaints: BTreeSet<(PathBuf, &'static str)>,
 }
 
 impl FileSource {
@@ -119,6 +122,7 @@ impl FileSource {
             watched: BTreeSet::new(),
             first_scan: true,
             chunk: Chunk::default(),
+            complaints: BTreeSet::new(),
         }
     }
 
@@ -204,7 +208,9 @@ impl FileSource {
                 self.watched.insert(dir);
             }
             Err(e) => {
-                tracing::warn!(source = %self.name, dir = %dir.display(), error = %e, "cannot watch; polling")
+                if self.complaints.insert((dir.clone(), "watch")) {
+                    tracing::warn!(source = %self.name, dir = %dir.display(), error = %e, "cannot watch; polling");
+                }
             }
         }
     }
@@ -227,7 +233,9 @@ impl FileSource {
         let file = match File::open(&path) {
             Ok(file) => file,
             Err(e) => {
-                tracing::warn!(source = %self.name, path = %path.display(), error = %e, "cannot open");
+                if self.complaints.insert((path.clone(), "open")) {
+                    tracing::warn!(source = %self.name, path = %path.display(), error = %e, "cannot open (reported once)");
+                }
                 return;
             }
         };
@@ -235,10 +243,13 @@ impl FileSource {
             Ok(Some(id)) => id,
             Ok(None) => return,
             Err(e) => {
-                tracing::warn!(source = %self.name, path = %path.display(), error = %e, "cannot read");
+                if self.complaints.insert((path.clone(), "read")) {
+                    tracing::warn!(source = %self.name, path = %path.display(), error = %e, "cannot read (reported once)");
+                }
                 return;
             }
         };
+        self.complaints.retain(|(p, _)| p != &path);
         let known = self
             .checkpoints
             .lock()
@@ -294,6 +305,9 @@ impl FileSource {
         for _ in 0..CHUNKS_PER_TURN {
             match tail.read(&mut self.chunk) {
                 Ok(true) => {
+                    if !self.complaints.is_empty() {
+                        self.complaints.remove(&(tail.path.clone(), "read"));
+                    }
                     ship(&mut self.processor, &self.chunk, tail)?;
                     if self.chunk.data.len() < CHUNK_BYTES {
                         break;
@@ -304,7 +318,9 @@ impl FileSource {
                 }
                 Ok(false) => break,
                 Err(e) => {
-                    tracing::warn!(source = %self.name, path = %tail.path.display(), error = %e, "read failed");
+                    if self.complaints.insert((tail.path.clone(), "read")) {
+                        tracing::warn!(source = %self.name, path = %tail.path.display(), error = %e, "read failed; retrying (reported once)");
+                    }
                     break;
                 }
             }
