@@ -263,6 +263,24 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_write_keeps_the_previous_state_and_is_retried() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = Checkpoints::load(dir.path()).unwrap();
+        c.track(F, "/x", 0, 0);
+        c.delivered(range(0, 10));
+        c.persist().unwrap();
+        // The temporary file cannot be created (as on a full or read-only disk).
+        let tmp = dir.path().join("checkpoints.json.tmp");
+        fs::create_dir(&tmp).unwrap();
+        c.delivered(range(10, 20));
+        assert!(c.persist().is_err());
+        assert_eq!(Checkpoints::load(dir.path()).unwrap().offset(&F), Some(10));
+        fs::remove_dir(&tmp).unwrap();
+        c.persist().unwrap();
+        assert_eq!(Checkpoints::load(dir.path()).unwrap().offset(&F), Some(20));
+    }
+
+    #[test]
     fn refuses_a_foreign_state_file() {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join(STATE_FILE), b"{\"version\":9,\"files\":[]}").unwrap();

@@ -175,17 +175,26 @@ async fn keep_checkpoints(
         }
     };
     let mut tick = tokio::time::interval(PERSIST_INTERVAL);
+    let mut failing = false;
     loop {
         tokio::select! {
             delivered = acks.recv() => match delivered {
                 Some(d) => apply(d),
                 None => break,
             },
-            _ = tick.tick() => {
-                if let Err(e) = persist() {
-                    tracing::error!(error = %format!("{e:#}"), "cannot write checkpoints; keeping the previous ones");
+            _ = tick.tick() => match persist() {
+                // Logged when it starts failing and when it recovers, not at every tick.
+                Err(e) if !failing => {
+                    failing = true;
+                    tracing::error!(error = %format!("{e:#}"), "cannot write checkpoints; keeping the previous ones and retrying every second");
                 }
-            }
+                Err(_) => {}
+                Ok(()) if failing => {
+                    failing = false;
+                    tracing::info!("checkpoints written again");
+                }
+                Ok(()) => {}
+            },
             () = stop.cancelled() => break,
         }
     }
