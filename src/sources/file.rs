@@ -4,10 +4,12 @@
 //! Acknowledgement: a file's checkpoint advances only when every sink of the source has acknowledged
 //! the batch that covers those bytes (see [`crate::checkpoint`]).
 //!
-//! Lifecycle: one thread per source. It rescans the include globs every `scan_interval` (and
-//! whenever inotify reports a change in a watched directory), reads every open file up to its end in
-//! chunks, and sleeps until the next event or scan. Files are identified by device, inode and a
-//! checksum of their first line, never by path:
+//! Lifecycle: one thread per source. It scans every `scan_interval` (and at once when inotify reports
+//! a file created, removed or renamed in a watched directory): expands the include globs, opens new
+//! files, and finishes followed files that were rotated away or truncated. Between scans it reads
+//! every open file up to its end in chunks and sleeps until inotify reports a write or the next scan
+//! is due, so an idle file costs no system calls between scans. Files are identified by device,
+//! inode and a checksum of their first line, never by path:
 //! - rotation by rename: the old descriptor stays open and is read to its end; once the path names
 //!   another file (or none) and the old one has been at its end for a whole scan, its last unfinished
 //!   line is handed on and it is closed; the new file is found by the scan and read from 0;
@@ -22,11 +24,12 @@ use std::fs::File;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use notify::{RecursiveMode, Watcher};
+use notify::event::ModifyKind;
+use notify::{EventKind, RecursiveMode, Watcher};
 
 use super::fingerprint::identify;
 use super::tail::{Chunk, FileTail, CHUNK_BYTES};
@@ -75,6 +78,8 @@ pub struct FileSource {
     stop: Arc<AtomicBool>,
     wake_tx: SyncSender<()>,
     wake_rx: Receiver<()>,
+    /// Set by inotify when names in a watched directory changed: scan before the next interval.
+    rescan: Arc<AtomicBool>,
     watcher: Option<notify::RecommendedWatcher>,
     watched: BTreeSet<PathBuf>,
     first_scan: bool,
@@ -98,7 +103,20 @@ impl FileSource {
             .filter_map(|p| glob::Pattern::new(p).ok())
             .collect();
         let notify_tx = wake_tx.clone();
-        let watcher = notify::recommended_watcher(move |_event| {
+        let rescan = Arc::new(AtomicBool::new(false));
+        let notify_rescan = Arc::clone(&rescan);
+        let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+            // Writes only wake the reader; a file appearing, vanishing or renamed asks for a scan.
+            // Reads (our own included) are ignored: waking on them would make every read a wake-up.
+            let kind = match event {
+                Ok(e) => e.kind,
+                Err(_) => EventKind::Any,
+            };
+            match kind {
+                EventKind::Access(_) => return,
+                EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Metadata(_)) => {}
+                _ => notify_rescan.store(true, Ordering::Release),
+            }
             let _ = notify_tx.try_send(());
         })
         .map_err(|e| {
@@ -118,6 +136,7 @@ impl FileSource {
             stop: Arc::new(AtomicBool::new(false)),
             wake_tx,
             wake_rx,
+            rescan,
             watcher,
             watched: BTreeSet::new(),
             first_scan: true,
@@ -138,8 +157,10 @@ impl FileSource {
     pub fn run(mut self) {
         let mut next_scan = Instant::now();
         while !self.stop.load(Ordering::Acquire) {
-            if Instant::now() >= next_scan {
-                self.scan();
+            if Instant::now() >= next_scan || self.rescan.swap(false, Ordering::AcqRel) {
+                if self.scan().is_err() {
+                    break;
+                }
                 next_scan = Instant::now() + self.config.scan_interval;
             }
             let busy = match self.read_all() {
@@ -148,21 +169,16 @@ impl FileSource {
             };
             if !busy {
                 let wait = next_scan.saturating_duration_since(Instant::now());
-                match self
-                    .wake_rx
-                    .recv_timeout(wait.min(Duration::from_millis(500)))
-                {
-                    // A change in a watched directory may be a new file: scan now.
-                    Ok(()) => next_scan = Instant::now(),
-                    Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {}
-                }
+                // Woken by inotify (a write, or a name change that set `rescan`), or the next scan is due.
+                let _ = self.wake_rx.recv_timeout(wait);
             }
         }
         tracing::debug!(source = %self.name, "file source stopped");
     }
 
-    /// Expands the include globs and opens every file not yet followed.
-    fn scan(&mut self) {
+    /// Expands the include globs, opens every file not yet followed, and finishes the followed files
+    /// that were rotated away, deleted or truncated.
+    fn scan(&mut self) -> Result<(), SinksClosed> {
         let mut seen = BTreeSet::new();
         for pattern in self.config.include.clone() {
             self.watch_parent(&pattern);
@@ -182,6 +198,17 @@ impl FileSource {
             }
         }
         self.first_scan = false;
+        let keys: Vec<(u64, u64)> = self.tails.keys().copied().collect();
+        for key in keys {
+            if self
+                .tails
+                .get(&key)
+                .is_some_and(|t| t.at_end().unwrap_or(true))
+            {
+                self.check_finished(key)?;
+            }
+        }
+        Ok(())
     }
 
     fn watch_parent(&mut self, pattern: &str) {
@@ -297,7 +324,7 @@ impl FileSource {
         Ok(busy)
     }
 
-    /// Reads one file for a turn, then checks whether it was rotated, deleted or truncated.
+    /// Reads one file for a turn; true if it filled every chunk of the turn (more may be waiting).
     fn read_file(&mut self, key: (u64, u64)) -> Result<bool, SinksClosed> {
         let Some(tail) = self.tails.get_mut(&key) else {
             return Ok(false);
@@ -309,27 +336,29 @@ impl FileSource {
                         self.complaints.remove(&(tail.path.clone(), "read"));
                     }
                     ship(&mut self.processor, &self.chunk, tail)?;
-                    if self.chunk.data.len() < CHUNK_BYTES {
-                        break;
-                    }
-                    if self.stop.load(Ordering::Acquire) {
+                    if self.chunk.data.len() < CHUNK_BYTES || self.stop.load(Ordering::Acquire) {
                         return Ok(false);
                     }
                 }
-                Ok(false) => break,
+                Ok(false) => {
+                    // At the end: a file now shorter than what was read was truncated. Noticing it
+                    // here, on the wake-up its truncation caused, keeps the window small in which a
+                    // writer could refill it past our position (see `check_finished` for the rest).
+                    if tail.truncated().unwrap_or(false) {
+                        tracing::info!(source = %self.name, path = %tail.path.display(), "file truncated; reading it again from 0");
+                        self.close(key, true)?;
+                    }
+                    return Ok(false);
+                }
                 Err(e) => {
                     if self.complaints.insert((tail.path.clone(), "read")) {
                         tracing::warn!(source = %self.name, path = %tail.path.display(), error = %e, "read failed; retrying (reported once)");
                     }
-                    break;
+                    return Ok(false);
                 }
             }
         }
-        if !tail.at_end().unwrap_or(true) {
-            return Ok(true);
-        }
-        self.check_finished(key)?;
-        Ok(false)
+        Ok(true)
     }
 
     /// At the end of a file: finish it if it was truncated, or if its path no longer leads to it.
