@@ -76,9 +76,8 @@ fn bench_format(c: &mut Criterion, name: &str, format: Format, lines: &[String])
             out.clear();
             let mut event = Event::new("bench", "/var/log/x.log");
             for line in lines {
-                event.reset("/var/log/x.log");
+                event.reset();
                 let ctx = RecordContext {
-                    source_name: "/var/log/x.log",
                     now,
                     truncated: false,
                 };

@@ -29,6 +29,14 @@ pub struct Receipt {
     pub to: UnboundedSender<Delivered>,
 }
 
+impl Receipt {
+    /// Reports the delivery. The receiver is gone only during shutdown, after the last checkpoint
+    /// was written; the data is then simply read again on the next start.
+    pub fn send(self) {
+        let _ = self.to.send(self.delivered);
+    }
+}
+
 /// The acknowledgement shared by every copy of one batch.
 ///
 /// Invariant: created with the number of sinks that will receive the batch; each of them calls
@@ -44,10 +52,10 @@ struct AckState {
 
 impl AckToken {
     /// A token that reports `receipt` after `sinks` acknowledgements.
-    pub fn new(sinks: usize, receipt: Option<Receipt>) -> Self {
+    pub fn new(sinks: usize, receipt: Receipt) -> Self {
         AckToken(Arc::new(AckState {
             remaining: AtomicUsize::new(sinks),
-            receipt: Mutex::new(receipt),
+            receipt: Mutex::new(Some(receipt)),
         }))
     }
 
@@ -59,9 +67,7 @@ impl AckToken {
                 Err(poisoned) => poisoned.into_inner().take(),
             };
             if let Some(receipt) = receipt {
-                // The receiver is gone only during shutdown, after the last checkpoint was written;
-                // the batch is then simply read again on the next start.
-                let _ = receipt.to.send(receipt.delivered);
+                receipt.send();
             }
         }
     }
@@ -113,7 +119,7 @@ mod tests {
     #[test]
     fn reports_only_after_the_last_sink() {
         let (receipt, mut rx) = receipt();
-        let token = AckToken::new(2, Some(receipt));
+        let token = AckToken::new(2, receipt);
         token.ack();
         assert!(rx.try_recv().is_err());
         token.clone().ack();
@@ -123,7 +129,7 @@ mod tests {
     #[test]
     fn dropped_without_ack_reports_nothing() {
         let (receipt, mut rx) = receipt();
-        drop(AckToken::new(1, Some(receipt)));
+        drop(AckToken::new(1, receipt));
         assert!(rx.try_recv().is_err());
     }
 }

@@ -84,10 +84,9 @@ impl<'a> Event<'a> {
     }
 
     /// Empties the event for the next record, keeping its allocations.
-    pub fn reset(&mut self, source_name: &'a str) {
+    pub fn reset(&mut self) {
         self.fields.clear();
         self.labels.clear();
-        self.source_name = source_name;
         self.severity = 6;
         self.facility = 1;
         self.parse_error = None;

@@ -67,11 +67,6 @@ impl Processor {
         }
     }
 
-    /// The normaliser of this source.
-    pub fn normaliser(&self) -> &Normaliser {
-        &self.normaliser
-    }
-
     /// Processes the records of `chunk`, read from file `range`, and sends them to every sink;
     /// blocks while a sink's queue is full. A chunk without records is acknowledged at once.
     pub fn send_chunk(
@@ -86,18 +81,14 @@ impl Processor {
             to: self.acks.clone(),
         };
         if chunk.records.is_empty() {
-            AckToken::new(1, Some(receipt)).ack();
+            receipt.send();
             return Ok(());
         }
         let source_name = self.normaliser.source_name(path);
         let mut event = Event::new(self.normaliser.device_name(), source_name);
-        for route in &mut self.routes {
-            route.buffer.clear();
-        }
         for record in &chunk.records {
-            event.reset(source_name);
+            event.reset();
             let ctx = RecordContext {
-                source_name,
                 now,
                 truncated: record.truncated,
             };
@@ -107,7 +98,7 @@ impl Processor {
                 route.encoder.write(&event, &mut route.buffer);
             }
         }
-        let ack = AckToken::new(self.sink_count, Some(receipt));
+        let ack = AckToken::new(self.sink_count, receipt);
         let mut delivered_to = 0;
         for route in &mut self.routes {
             let capacity = route.buffer.capacity();

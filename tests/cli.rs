@@ -7,18 +7,21 @@ fn logferry() -> Command {
     Command::new(env!("CARGO_BIN_EXE_logferry"))
 }
 
+/// `logferry validate --config PATH`: whether it succeeded, and what it wrote to stderr.
+fn validate(path: impl AsRef<std::ffi::OsStr>) -> (bool, String) {
+    let out = logferry()
+        .args(["validate", "--config"])
+        .arg(path)
+        .output()
+        .unwrap();
+    (out.status.success(), String::from_utf8(out.stderr).unwrap())
+}
+
 #[test]
 fn validate_accepts_the_shipped_configurations() {
     for config in ["packaging/logferry.toml", "examples/demo.toml"] {
-        let out = logferry()
-            .args(["validate", "--config", config])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{config}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let (ok, stderr) = validate(config);
+        assert!(ok, "{config}: {stderr}");
     }
 }
 
@@ -31,13 +34,8 @@ fn validate_reports_every_problem_with_its_position() {
         "[sources.web]\ntype = \"file\"\ninclude = [\"/tmp/*.log\"]\nformat = \"apache_access\"\ntimezone = \"Mars/Olympus\"\n\n[sinks.out]\ntype = \"console\"\ninputs = [\"web\", \"nope\"]\n",
     )
     .unwrap();
-    let out = logferry()
-        .args(["validate", "--config"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8(out.stderr).unwrap();
+    let (ok, stderr) = validate(&path);
+    assert!(!ok);
     let file = path.display().to_string();
     assert!(
         stderr.contains(&format!("{file}:5:12: unknown timezone \"Mars/Olympus\"")),
@@ -56,19 +54,15 @@ fn validate_rejects_unknown_keys_and_unreadable_files() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("typo.toml");
     std::fs::write(&path, "data_dir = \"/tmp/x\"\nshutdown_timout = \"5s\"\n").unwrap();
-    let out = logferry()
-        .args(["validate", "--config"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains(":2:1: unknown field `shutdown_timout`"));
-    let out = logferry()
-        .args(["validate", "--config", "/nonexistent.toml"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read the configuration"));
+    let (ok, stderr) = validate(&path);
+    assert!(!ok);
+    assert!(
+        stderr.contains(":2:1: unknown field `shutdown_timout`"),
+        "{stderr}"
+    );
+    let (ok, stderr) = validate("/nonexistent.toml");
+    assert!(!ok);
+    assert!(stderr.contains("cannot read the configuration"), "{stderr}");
 }
 
 #[test]

@@ -57,9 +57,8 @@ pub fn normalise(request: &NormaliseRequest, out: &mut impl Write) -> anyhow::Re
     let lines = Lines::new(&data);
     let last = Some(trim_cr(lines.rest())).filter(|l| !l.is_empty());
     for record in lines.chain(last) {
-        event.reset(source_name);
+        event.reset();
         let ctx = RecordContext {
-            source_name,
             now,
             truncated: false,
         };

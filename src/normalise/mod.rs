@@ -23,9 +23,7 @@ use time::SourceClock;
 
 /// Everything a record needs besides its bytes.
 #[derive(Debug, Clone, Copy)]
-pub struct RecordContext<'a> {
-    /// `source_name` of the event (the file path, unless the source overrides it).
-    pub source_name: &'a str,
+pub struct RecordContext {
     /// The reading time: year inference, and the time of records that carry none.
     pub now: EventTime,
     /// The record was cut at the source's maximum length.
@@ -76,7 +74,7 @@ impl Normaliser {
     /// Normalises one record into `event`, which the caller has [`Event::reset`].
     ///
     /// Never fails: a record the format cannot parse becomes `norm_id=Raw` with `parse_error`.
-    pub fn normalise<'a>(&self, record: &'a [u8], ctx: &RecordContext<'a>, event: &mut Event<'a>) {
+    pub fn normalise<'a>(&self, record: &'a [u8], ctx: &RecordContext, event: &mut Event<'a>) {
         event.time = ctx.now;
         event.record = text::RecordText::new(record);
         event.msg = event.record.whole();

@@ -232,7 +232,7 @@ impl Acks {
         Arc::new(EncodedBatch {
             bytes,
             events,
-            ack: AckToken::new(1, Some(receipt)),
+            ack: AckToken::new(1, receipt),
         })
     }
 
