@@ -69,7 +69,7 @@ pub fn map<'a>(
     if !refined {
         event.label("Syslog");
     }
-    event.text("message", message);
+    event.text("message", message.trim_ascii_end());
     Ok(())
 }
 
