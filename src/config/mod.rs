@@ -131,6 +131,21 @@ pub struct SourceSettings {
     pub redact_cpr: bool,
 }
 
+impl SourceSettings {
+    /// The defaults of a source of `format`: host timezone and name, file path as `source_name`,
+    /// CPR redaction on without a key.
+    pub fn new(format: Format) -> Self {
+        SourceSettings {
+            format,
+            timezone: None,
+            device_name: None,
+            source_name: None,
+            cpr_key_file: None,
+            redact_cpr: true,
+        }
+    }
+}
+
 /// The payload encodings of the schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "snake_case")]
