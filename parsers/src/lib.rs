@@ -14,6 +14,7 @@ pub mod su;
 pub mod sudo;
 pub mod syslog;
 pub mod time;
+pub mod web_error;
 
 mod scan;
 

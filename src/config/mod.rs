@@ -38,6 +38,8 @@ pub enum Format {
     NginxAccess,
     Syslog,
     Json,
+    ApacheError,
+    NginxError,
 }
 
 impl Format {
@@ -48,6 +50,8 @@ impl Format {
             Format::NginxAccess => "nginx_access",
             Format::Syslog => "syslog",
             Format::Json => "json",
+            Format::ApacheError => "apache_error",
+            Format::NginxError => "nginx_error",
         }
     }
 }
@@ -58,7 +62,7 @@ impl std::str::FromStr for Format {
         Format::deserialize(serde::de::value::StrDeserializer::<serde::de::value::Error>::new(s))
             .map_err(|_| {
                 format!(
-                    "unknown format {s:?}; expected apache_access, nginx_access, syslog or json"
+                    "unknown format {s:?}; expected apache_access, nginx_access, syslog, json, apache_error or nginx_error"
                 )
             })
     }
