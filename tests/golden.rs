@@ -18,6 +18,7 @@ const SUPPORTED: &[&str] = &[
     "json",
     "apache_error",
     "nginx_error",
+    "auditd",
 ];
 
 fn run_normalise(case: &Value, dir: &Path, extra: &[&str]) -> String {

@@ -7,11 +7,13 @@
 #![warn(missing_docs)]
 
 pub mod access;
+pub mod auditd;
 pub mod drupal;
 pub mod sshd;
 mod structured_data;
 pub mod su;
 pub mod sudo;
+pub mod syscalls;
 pub mod syslog;
 pub mod time;
 pub mod web_error;

@@ -40,6 +40,7 @@ pub enum Format {
     Json,
     ApacheError,
     NginxError,
+    Auditd,
 }
 
 impl Format {
@@ -52,6 +53,7 @@ impl Format {
             Format::Json => "json",
             Format::ApacheError => "apache_error",
             Format::NginxError => "nginx_error",
+            Format::Auditd => "auditd",
         }
     }
 }
@@ -62,7 +64,7 @@ impl std::str::FromStr for Format {
         Format::deserialize(serde::de::value::StrDeserializer::<serde::de::value::Error>::new(s))
             .map_err(|_| {
                 format!(
-                    "unknown format {s:?}; expected apache_access, nginx_access, syslog, json, apache_error or nginx_error"
+                    "unknown format {s:?}; expected apache_access, nginx_access, syslog, json, apache_error, nginx_error or auditd"
                 )
             })
     }

@@ -5,6 +5,7 @@
 //! the record does not parse, and finally pseudonymises CPR numbers ([`cpr`]) in every string.
 
 pub mod access;
+pub mod audit;
 pub mod cpr;
 pub mod json;
 pub mod syslog;
@@ -86,6 +87,7 @@ impl Normaliser {
             Format::Json => json::map(record, event),
             Format::ApacheError => web_error::map_apache(record, &self.clock, ctx.now, event),
             Format::NginxError => web_error::map_nginx(record, &self.clock, ctx.now, event),
+            Format::Auditd => audit::map(record, event),
         };
         if let Err(reason) = parsed {
             event.fields.clear();
