@@ -1,4 +1,4 @@
-//! Zero-copy, panic-free parsers for the log formats logferry reads (access logs, syslog and program messages).
+//! Zero-copy, panic-free parsers for the log formats logferry reads (access and error logs, syslog and program messages, auditd).
 //!
 //! Every parser takes `&[u8]`, borrows from it, allocates nothing on the common path
 //! and never panics, whatever the input bytes are.
@@ -7,13 +7,16 @@
 #![warn(missing_docs)]
 
 pub mod access;
+pub mod auditd;
 pub mod drupal;
 pub mod sshd;
 mod structured_data;
 pub mod su;
 pub mod sudo;
+pub mod syscalls;
 pub mod syslog;
 pub mod time;
+pub mod web_error;
 
 mod scan;
 

@@ -1,4 +1,4 @@
-//! Civil date-times as logs write them (CLF, RFC 3164, RFC 3339) and their conversion to Unix time.
+//! Civil date-times as logs write them (CLF, RFC 3164, RFC 3339, Apache and Nginx error logs) and their conversion to Unix time.
 
 use crate::ParseError;
 
@@ -355,6 +355,62 @@ pub fn parse_rfc3164(b: &[u8]) -> Result<(DateTime, usize), ParseError> {
     Ok((validate(dt, day_at)?, c.pos))
 }
 
+/// Parses Apache's error-log stamp `Www Mmm dd hh:mm:ss[.frac] yyyy` (C `ctime` with an optional fraction).
+///
+/// The weekday is required but not checked against the date. Returns the date-time (`year` always
+/// `Some`, `offset_seconds` always `None`) and the number of bytes consumed; error offsets are relative to `b`.
+pub fn parse_ctime(b: &[u8]) -> Result<(DateTime, usize), ParseError> {
+    let mut c = Cursor { b, pos: 0 };
+    if !c
+        .take(3, "expected weekday")?
+        .iter()
+        .all(u8::is_ascii_alphabetic)
+    {
+        return Err(ParseError::new("expected weekday", 0));
+    }
+    c.expect(b' ', "expected space after weekday")?;
+    let (dt, used) = parse_rfc3164(from(b, c.pos)).map_err(|e| e.shifted(c.pos))?;
+    if dt.year.is_some() {
+        return Err(ParseError::new("expected time after day", c.pos));
+    }
+    c.pos += used;
+    c.expect(b' ', "expected space before year")?;
+    let year_at = c.pos;
+    let year = Some(c.digits(4, "expected year")? as i32);
+    Ok((validate(DateTime { year, ..dt }, year_at)?, c.pos))
+}
+
+/// Parses Nginx's error-log stamp `yyyy/mm/dd hh:mm:ss`.
+///
+/// Returns the date-time (`year` always `Some`, `offset_seconds` always `None`) and the number of
+/// bytes consumed; error offsets are relative to `b`.
+pub fn parse_slashed(b: &[u8]) -> Result<(DateTime, usize), ParseError> {
+    let mut c = Cursor { b, pos: 0 };
+    let year = c.digits(4, "expected year")? as i32;
+    c.expect(b'/', "expected '/' after year")?;
+    let month = c.two("expected month")?;
+    c.expect(b'/', "expected '/' after month")?;
+    let day = c.two("expected day")?;
+    c.expect(b' ', "expected space after date")?;
+    let (hour, minute, second, nanos) = c.hms()?;
+    let dt = DateTime {
+        year: Some(year),
+        month,
+        day,
+        hour,
+        minute,
+        second,
+        nanos,
+        offset_seconds: None,
+    };
+    Ok((validate(dt, 0)?, c.pos))
+}
+
+/// The suffix of `b` from `i` (empty past the end).
+fn from(b: &[u8], i: usize) -> &[u8] {
+    b.get(i..).unwrap_or(&[])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -454,6 +510,44 @@ mod tests {
         assert!(parse_rfc3164(b"").is_err());
     }
 
+    #[test]
+    fn ctime() {
+        let (dt, n) = parse_ctime(b"Wed Nov 25 14:32:52.123456 2026] x").unwrap();
+        assert_eq!(n, 31);
+        assert_eq!(
+            (
+                dt.year,
+                dt.month,
+                dt.day,
+                dt.hour,
+                dt.nanos,
+                dt.offset_seconds
+            ),
+            (Some(2026), 11, 25, 14, 123_456_000, None)
+        );
+        let (dt, n) = parse_ctime(b"Sun Dec 04 04:47:44 2005]").unwrap();
+        assert_eq!((dt.year, dt.day, dt.second, n), (Some(2005), 4, 44, 24));
+        assert!(parse_ctime(b"Sun Feb 29 04:47:44 2005").is_err());
+        assert!(parse_ctime(b"Sun Feb 29 04:47:44 2004").is_ok());
+        assert!(parse_ctime(b"Sun Dec 04 04:47:44").is_err());
+        assert!(parse_ctime(b"Sun Dec 04 2005 04:47:44 2005").is_err());
+        assert!(parse_ctime(b"1un Dec 04 04:47:44 2005").is_err());
+        assert!(parse_ctime(b"Sun").is_err());
+    }
+
+    #[test]
+    fn slashed() {
+        let (dt, n) = parse_slashed(b"2026/11/25 14:32:52 [error]").unwrap();
+        assert_eq!(n, 19);
+        assert_eq!(
+            (dt.year, dt.month, dt.day, dt.minute, dt.offset_seconds),
+            (Some(2026), 11, 25, 32, None)
+        );
+        assert!(parse_slashed(b"2026/13/25 14:32:52").is_err());
+        assert!(parse_slashed(b"2026/11/25T14:32:52").is_err());
+        assert!(parse_slashed(b"2026/11/25 14:32").is_err());
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
 
@@ -462,6 +556,8 @@ mod tests {
             let _ = parse_clf(&b);
             let _ = parse_rfc3339(&b);
             let _ = parse_rfc3164(&b);
+            let _ = parse_ctime(&b);
+            let _ = parse_slashed(&b);
             let _ = month_from_abbrev(&b);
         }
 

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use logferry_parsers::{access, sshd, su, sudo, syslog};
+use logferry_parsers::{access, sshd, su, sudo, syslog, time, web_error};
 
 /// The corpora folder: `$LOGFERRY_CORPORA`, else `shared/corpora` beside the work tree, else `/work/shared/corpora`.
 fn corpora() -> Option<PathBuf> {
@@ -195,4 +195,97 @@ fn sudo_su_corpus() {
         "auth.log: sudo command lines {sudo_ok}/{sudo_cmd}, su lines recognised {su_ok}/{su_lines}"
     );
     assert_eq!(sudo_ok, sudo_cmd);
+}
+
+/// The fields of one CSV row (RFC 4180 quoting, no line breaks inside fields).
+fn csv_row(line: &str) -> Vec<String> {
+    let (mut fields, mut field, mut quoted) = (Vec::new(), String::new(), false);
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => fields.push(std::mem::take(&mut field)),
+            _ => field.push(c),
+        }
+    }
+    fields.push(field);
+    fields
+}
+
+/// Loghub's Apache error log against its ground truth: time, level and content agree (the ground
+/// truth keeps `[client A] ` in the content, which we move to the client address).
+#[test]
+fn apache_error_corpus_agrees_with_ground_truth() {
+    let (Some(lines), Some(truth)) = (
+        lines("loghub/Apache/Apache_2k.log"),
+        lines("loghub/Apache/Apache_2k.log_structured.csv"),
+    ) else {
+        return;
+    };
+    let mut agree = 0;
+    for (line, row) in lines.iter().zip(truth.iter().skip(1)) {
+        let row = csv_row(&String::from_utf8_lossy(row));
+        let (Ok(e), [_, time, level, content, ..]) = (web_error::parse_apache(line), &row[..])
+        else {
+            continue;
+        };
+        let message = String::from_utf8_lossy(e.message);
+        let with_client = match e.client {
+            Some(c) => format!("[client {}] {message}", String::from_utf8_lossy(c)),
+            None => message.to_string(),
+        };
+        if time::parse_ctime(time.as_bytes()).map(|t| t.0) == Ok(e.time)
+            && level.as_bytes() == e.level
+            && *content == with_client
+        {
+            agree += 1;
+        }
+    }
+    let r = rate(agree, lines.len());
+    eprintln!(
+        "Apache_2k.log: {agree}/{} agree with the ground truth",
+        lines.len()
+    );
+    assert!(r >= 0.995, "agreement {r}");
+}
+
+#[test]
+fn web_error_sample_corpora() {
+    for (f, nginx) in [
+        (
+            "elastic-pipeline-tests/apache-error/test-error-basic.log",
+            false,
+        ),
+        (
+            "elastic-pipeline-tests/apache-error/test-error-darwin.log",
+            false,
+        ),
+        (
+            "elastic-pipeline-tests/apache-error/test-error-trace.log",
+            false,
+        ),
+        (
+            "elastic-pipeline-tests/apache-error/test-error-ubuntu.log",
+            false,
+        ),
+        (
+            "ops-agent-transformation-tests/apache-error/input.log",
+            false,
+        ),
+        ("ops-agent-transformation-tests/nginx-error/input.log", true),
+    ] {
+        let Some(lines) = lines(f) else { continue };
+        for l in &lines {
+            let parsed = if nginx {
+                web_error::parse_nginx(l).err()
+            } else {
+                web_error::parse_apache(l).err()
+            };
+            assert_eq!(parsed, None, "{f}: {}", String::from_utf8_lossy(l));
+        }
+    }
 }

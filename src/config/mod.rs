@@ -38,6 +38,9 @@ pub enum Format {
     NginxAccess,
     Syslog,
     Json,
+    ApacheError,
+    NginxError,
+    Auditd,
 }
 
 impl Format {
@@ -48,6 +51,9 @@ impl Format {
             Format::NginxAccess => "nginx_access",
             Format::Syslog => "syslog",
             Format::Json => "json",
+            Format::ApacheError => "apache_error",
+            Format::NginxError => "nginx_error",
+            Format::Auditd => "auditd",
         }
     }
 }
@@ -58,7 +64,7 @@ impl std::str::FromStr for Format {
         Format::deserialize(serde::de::value::StrDeserializer::<serde::de::value::Error>::new(s))
             .map_err(|_| {
                 format!(
-                    "unknown format {s:?}; expected apache_access, nginx_access, syslog or json"
+                    "unknown format {s:?}; expected apache_access, nginx_access, syslog, json, apache_error, nginx_error or auditd"
                 )
             })
     }

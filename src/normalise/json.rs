@@ -37,7 +37,7 @@ const WELL_KNOWN: &[(&str, &[&str])] = &[
 ];
 
 /// Names the encoders write themselves; a JSON key may not take them.
-const FIXED: &[&str] = &[
+pub(super) const FIXED: &[&str] = &[
     "log_ts",
     "norm_id",
     "label",

@@ -5,11 +5,13 @@
 //! the record does not parse, and finally pseudonymises CPR numbers ([`cpr`]) in every string.
 
 pub mod access;
+pub mod audit;
 pub mod cpr;
 pub mod json;
 pub mod syslog;
 pub mod text;
 pub mod time;
+pub mod web_error;
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -83,6 +85,9 @@ impl Normaliser {
             Format::NginxAccess => access::map(record, event, "nginx"),
             Format::Syslog => syslog::map(record, &self.clock, ctx.now, event),
             Format::Json => json::map(record, event),
+            Format::ApacheError => web_error::map_apache(record, &self.clock, ctx.now, event),
+            Format::NginxError => web_error::map_nginx(record, &self.clock, ctx.now, event),
+            Format::Auditd => audit::map(record, event),
         };
         if let Err(reason) = parsed {
             event.fields.clear();
