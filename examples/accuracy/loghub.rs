@@ -24,6 +24,8 @@ enum Truth {
     Column(&'static str),
     /// The program name of a syslog tag column: `sshd(pam_unix)` → `sshd` (the schema's rule).
     Program(&'static str),
+    /// Apache's message: loghub keeps `[client …] ` in it, the schema moves it to `source_address`.
+    ApacheMessage,
     /// Zookeeper's `[thread]`: loghub splits it at the first `:` and the last `@` into three columns.
     ZookeeperThread,
 }
@@ -89,7 +91,7 @@ const SYSTEMS: &[System] = &[
         strftime: "%a %b %d %H:%M:%S %Y",
         fields: &[
             ("log_level", Truth::Column("Level")),
-            ("message", Truth::Column("Content")),
+            ("message", Truth::ApacheMessage),
         ],
     },
     System {
@@ -204,6 +206,13 @@ fn check_row(
             Truth::Program(name) => {
                 let tag = columns.get(row, name);
                 tag.split('(').next().unwrap_or(tag).to_string()
+            }
+            Truth::ApacheMessage => {
+                let content = columns.get(row, "Content");
+                match content.strip_prefix("[client ").and_then(|c| c.split_once("] ")) {
+                    Some((_, message)) => message.to_string(),
+                    None => content.to_string(),
+                }
             }
             Truth::ZookeeperThread => format!(
                 "{}:{}@{}",
