@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod drupal;
+pub mod java;
 pub mod sshd;
 mod structured_data;
 pub mod su;
