@@ -38,6 +38,7 @@ pub enum Format {
     NginxAccess,
     Syslog,
     Json,
+    Java,
 }
 
 impl Format {
@@ -48,6 +49,7 @@ impl Format {
             Format::NginxAccess => "nginx_access",
             Format::Syslog => "syslog",
             Format::Json => "json",
+            Format::Java => "java",
         }
     }
 }
@@ -58,7 +60,7 @@ impl std::str::FromStr for Format {
         Format::deserialize(serde::de::value::StrDeserializer::<serde::de::value::Error>::new(s))
             .map_err(|_| {
                 format!(
-                    "unknown format {s:?}; expected apache_access, nginx_access, syslog or json"
+                    "unknown format {s:?}; expected apache_access, nginx_access, syslog, json or java"
                 )
             })
     }

@@ -1,11 +1,12 @@
 //! Normalisation: from a raw record to the LogPoint [`Event`], per the schema (`docs/output-format.md`).
 //!
 //! A [`Normaliser`] is built once per source from its settings. For each record it runs the format's
-//! parser, maps the parsed fields ([`access`], [`syslog`], [`json`]), falls back to `norm_id=Raw` when
+//! parser, maps the parsed fields ([`access`], [`syslog`], [`json`], [`java`]), falls back to `norm_id=Raw` when
 //! the record does not parse, and finally pseudonymises CPR numbers ([`cpr`]) in every string.
 
 pub mod access;
 pub mod cpr;
+pub mod java;
 pub mod json;
 pub mod syslog;
 pub mod text;
@@ -83,6 +84,7 @@ impl Normaliser {
             Format::NginxAccess => access::map(record, event, "nginx"),
             Format::Syslog => syslog::map(record, &self.clock, ctx.now, event),
             Format::Json => json::map(record, event),
+            Format::Java => java::map(record, &self.clock, ctx.now, event),
         };
         if let Err(reason) = parsed {
             event.fields.clear();
