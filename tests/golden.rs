@@ -11,7 +11,7 @@ use base64::Engine;
 use serde_json::{Map, Value};
 
 /// The formats this build normalises; cases of other formats are counted as not yet supported.
-const SUPPORTED: &[&str] = &["apache_access", "nginx_access", "syslog", "json"];
+const SUPPORTED: &[&str] = &["apache_access", "nginx_access", "syslog", "json", "java"];
 
 fn run_normalise(case: &Value, dir: &Path, extra: &[&str]) -> String {
     let ctx = &case["context"];
