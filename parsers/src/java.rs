@@ -197,7 +197,10 @@ fn level_first(line: &[u8]) -> Option<JavaLine<'_>> {
         Some(i) => (rest.get(..i)?, crate::scan::from(rest, i + 3)),
         None => (&b""[..], rest),
     };
-    let logger = source.split(|&b| b == b':').next().filter(|l| !l.is_empty());
+    let logger = source
+        .split(|&b| b == b':')
+        .next()
+        .filter(|l| !l.is_empty());
     Some(JavaLine {
         time,
         level,
@@ -293,7 +296,9 @@ fn after_timestamp(time: DateTime, rest: &[u8]) -> Option<JavaLine<'_>> {
 fn zookeeper(time: DateTime, rest: &[u8]) -> Option<JavaLine<'_>> {
     let (level, rest) = level_word(rest)?;
     let (source, after) = enclosed(rest, b'[', b']')?;
-    let message = after.strip_prefix(b" - ").unwrap_or(trim_start_spaces(after));
+    let message = after
+        .strip_prefix(b" - ")
+        .unwrap_or(trim_start_spaces(after));
     let at = memchr::memrchr(b'@', source).unwrap_or(source.len());
     let place = source.get(..at)?;
     let (thread, logger) = match memchr::memrchr(b':', place) {
@@ -366,7 +371,12 @@ mod tests {
     fn log4j_and_logback() {
         assert_eq!(
             fields("2026-11-26 10:15:30,123 ERROR [http-1] com.example.Api - failed: x"),
-            ("ERROR".into(), Some("http-1"), Some("com.example.Api"), "failed: x".into())
+            (
+                "ERROR".into(),
+                Some("http-1"),
+                Some("com.example.Api"),
+                "failed: x".into()
+            )
         );
         assert_eq!(
             fields("2026-11-26T10:15:30.123+01:00 [main] WARN  c.e.App - slow"),
@@ -399,7 +409,8 @@ mod tests {
             fields("2022-02-01 18:09:47,136 INFO org.apache.hadoop.hdfs.server.namenode.FSEditLog: Edit logging is async:true"),
             ("INFO".into(), None, Some("org.apache.hadoop.hdfs.server.namenode.FSEditLog"), "Edit logging is async:true".into())
         );
-        let p = parse(b"17/06/09 20:10:40 INFO executor.CoarseGrainedExecutorBackend: Registered").unwrap();
+        let p = parse(b"17/06/09 20:10:40 INFO executor.CoarseGrainedExecutorBackend: Registered")
+            .unwrap();
         assert_eq!(p.time.year, Some(2017));
         assert_eq!(s(p.logger), Some("executor.CoarseGrainedExecutorBackend"));
         assert_eq!(
@@ -481,9 +492,14 @@ mod tests {
     #[test]
     fn exception_classes() {
         let trace = b"java.net.ConnectException: Connection refused\n\tat a.B.c(B.java:1)\nCaused by: java.io.IOException: x";
-        assert_eq!(exception_class(trace), Some(&b"java.net.ConnectException"[..]));
         assert_eq!(
-            exception_class(b"Caused by: org.apache.cassandra.io.FSWriteError: java.io.IOException"),
+            exception_class(trace),
+            Some(&b"java.net.ConnectException"[..])
+        );
+        assert_eq!(
+            exception_class(
+                b"Caused by: org.apache.cassandra.io.FSWriteError: java.io.IOException"
+            ),
             Some(&b"org.apache.cassandra.io.FSWriteError"[..])
         );
         assert_eq!(

@@ -512,10 +512,16 @@ mod tests {
     #[test]
     fn short_ymd_and_dmy_abbrev() {
         let (dt, n) = parse_short_ymd(b"17/06/09 20:10:40 INFO").unwrap();
-        assert_eq!((dt.year, dt.month, dt.day, dt.second, n), (Some(2017), 6, 9, 40, 17));
+        assert_eq!(
+            (dt.year, dt.month, dt.day, dt.second, n),
+            (Some(2017), 6, 9, 40, 17)
+        );
         assert!(parse_short_ymd(b"17/13/09 20:10:40").is_err());
         let (dt, n) = parse_dmy_abbrev(b"21-Jul-2025 01:02:43.123 INFO").unwrap();
-        assert_eq!((dt.year, dt.month, dt.day, dt.nanos, n), (Some(2025), 7, 21, 123_000_000, 24));
+        assert_eq!(
+            (dt.year, dt.month, dt.day, dt.nanos, n),
+            (Some(2025), 7, 21, 123_000_000, 24)
+        );
         assert!(parse_dmy_abbrev(b"31-Jun-2025 01:02:43").is_err());
     }
 

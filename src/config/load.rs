@@ -527,7 +527,11 @@ server_name = "siem.example.dk"
         );
         let web = &parse(&text, "c").unwrap().sources["web"];
         assert_eq!(web.format, Format::Java);
-        assert!(web.multiline_start.as_ref().unwrap().is_match(b"2026-11-26 x"));
+        assert!(web
+            .multiline_start
+            .as_ref()
+            .unwrap()
+            .is_match(b"2026-11-26 x"));
         assert_eq!(web.multiline_timeout, Duration::from_millis(250));
         let c = parse(GOOD, "c").unwrap();
         assert_eq!(c.sources["web"].multiline_timeout, Duration::from_secs(1));

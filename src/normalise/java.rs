@@ -101,7 +101,10 @@ mod tests {
     #[test]
     fn kafka_logger_at_the_end_of_a_multi_line_record() {
         let e = mapped(b"[2025-07-22 08:25:12,901] INFO [Fetcher]: Error fetching\n\tjava.io.IOException: reset\n\t\tat a.B(B.java:1)\n (kafka.server.ReplicaFetcherThread)");
-        assert_eq!(text(&e, "logger"), Some("kafka.server.ReplicaFetcherThread"));
+        assert_eq!(
+            text(&e, "logger"),
+            Some("kafka.server.ReplicaFetcherThread")
+        );
         assert_eq!(text(&e, "exception_class"), Some("java.io.IOException"));
         assert_eq!(text(&e, "message"), Some("[Fetcher]: Error fetching"));
     }

@@ -1,7 +1,7 @@
 //! Normalisation: from a raw record to the LogPoint [`Event`], per the schema (`docs/output-format.md`).
 //!
 //! A [`Normaliser`] is built once per source from its settings. For each record it runs the format's
-//! parser, maps the parsed fields ([`access`], [`syslog`], [`json`], [`java`]), falls back to `norm_id=Raw` when
+//! parser, maps the parsed fields ([`access`], [`syslog`], [`json`]), falls back to `norm_id=Raw` when
 //! the record does not parse, and finally pseudonymises CPR numbers ([`cpr`]) in every string.
 
 pub mod access;

@@ -173,7 +173,9 @@ impl FileSource {
                 Err(SinksClosed) => break,
             };
             if !busy {
-                let wake_at = self.next_quiet_flush().map_or(next_scan, |t| t.min(next_scan));
+                let wake_at = self
+                    .next_quiet_flush()
+                    .map_or(next_scan, |t| t.min(next_scan));
                 let wait = wake_at.saturating_duration_since(Instant::now());
                 // Woken by inotify (a write, or a name change that set `rescan`), or the next scan is due.
                 let _ = self.wake_rx.recv_timeout(wait);
@@ -322,8 +324,9 @@ impl FileSource {
         }
         self.finished.remove(&id);
         let max_line = self.config.max_line_bytes;
-        let multiline = StartRule::for_source(self.config.format, self.config.multiline_start.as_ref())
-            .map(|rule| MultilineFramer::new(rule, max_line));
+        let multiline =
+            StartRule::for_source(self.config.format, self.config.multiline_start.as_ref())
+                .map(|rule| MultilineFramer::new(rule, max_line));
         let mut tail = FileTail::new(id, path, file, offset, max_line, multiline);
         tail.epoch = epoch.unwrap_or(0);
         self.tails.insert(key, tail);

@@ -331,7 +331,10 @@ mod tests {
         let long = "x".repeat(100);
         let mut framer = java(64);
         let data = format!("{NEXT}{long}");
-        let got = frame_pieces(&mut framer, &[data.as_bytes(), b"yyy\nmore\n", NEXT.as_bytes()]);
+        let got = frame_pieces(
+            &mut framer,
+            &[data.as_bytes(), b"yyy\nmore\n", NEXT.as_bytes()],
+        );
         let cut = format!("{NEXT}{}", "x".repeat(64 - NEXT.len()));
         assert_eq!(
             got,
@@ -341,7 +344,10 @@ mod tests {
         let got = frame_pieces(&mut java(64), &[long.as_bytes(), b"\n", NEXT.as_bytes()]);
         assert_eq!(
             got,
-            [(long[..64].to_string(), true), (NEXT.trim_end().to_string(), false)]
+            [
+                (long[..64].to_string(), true),
+                (NEXT.trim_end().to_string(), false)
+            ]
         );
     }
 
@@ -356,7 +362,10 @@ mod tests {
         assert_eq!(consumed, TRACE.len());
         assert_eq!(&data[records[0].bytes.clone()], TRACE.trim_end());
         assert!(!framer.has_open_record());
-        assert_eq!(framer.flush_open(&data.as_bytes()[consumed..], &mut records), 0);
+        assert_eq!(
+            framer.flush_open(&data.as_bytes()[consumed..], &mut records),
+            0
+        );
     }
 
     #[test]

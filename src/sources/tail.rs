@@ -351,7 +351,14 @@ mod multiline_tests {
             fingerprint: 0,
         };
         let framer = MultilineFramer::new(StartRule::JavaTimestamp, 1 << 20);
-        let tail = FileTail::new(id, f.path().into(), f.reopen().unwrap(), 0, 1 << 20, Some(framer));
+        let tail = FileTail::new(
+            id,
+            f.path().into(),
+            f.reopen().unwrap(),
+            0,
+            1 << 20,
+            Some(framer),
+        );
         (f, tail)
     }
 
@@ -369,7 +376,11 @@ mod multiline_tests {
         let mut chunk = Chunk::default();
         assert!(tail.read(&mut chunk).unwrap());
         assert!(chunk.records.is_empty());
-        assert_eq!(chunk.file_range, 0..0, "a pending record is not checkpointed");
+        assert_eq!(
+            chunk.file_range,
+            0..0,
+            "a pending record is not checkpointed"
+        );
         assert!(tail.pending_since().is_some());
         f.write_all(format!("{TRACE}{NEXT}").as_bytes()).unwrap();
         assert!(tail.read(&mut chunk).unwrap());
