@@ -67,7 +67,7 @@ struct Scan<'r> {
     records: &'r mut Vec<Record>,
     /// Bytes consumed so far: the start of the open record, or of the next line.
     consumed: usize,
-    /// The open record: its start (= `consumed`) and the end of its last non-empty line.
+    /// The end of the open record's last non-empty line (the record starts at `consumed`).
     content_end: usize,
 }
 
