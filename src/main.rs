@@ -67,6 +67,10 @@ struct NormaliseArgs {
     /// Wrap each event in the RFC 5424 header a syslog sink sends.
     #[arg(long)]
     rfc5424: bool,
+    /// A line matching this regex starts a record; the lines after it join it (default for
+    /// --format java: a line that begins with a timestamp).
+    #[arg(long, value_parser = parse_regex)]
+    multiline_start: Option<regex::bytes::Regex>,
     /// The records to read (default: stdin).
     file: Option<PathBuf>,
 }
@@ -132,6 +136,11 @@ fn normalise_command(args: NormaliseArgs) -> anyhow::Result<()> {
             EncodingArg::Kv => Encoding::Kv,
         },
         rfc5424: args.rfc5424,
+        multiline_start: args.multiline_start,
     };
     normalise(&request, &mut std::io::stdout().lock())
+}
+
+fn parse_regex(text: &str) -> Result<regex::bytes::Regex, String> {
+    regex::bytes::Regex::new(text).map_err(|e| format!("invalid regex: {e}"))
 }

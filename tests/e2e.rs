@@ -414,3 +414,84 @@ async fn read_from_end_skips_only_what_was_there_at_the_first_scan() {
     assert_eq!(seen.len(), 80);
     agent.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn java_traces_join_their_line_and_a_quiet_file_flushes_its_last_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start(CollectorOptions::default()).await;
+    let log = dir.path().join("server.log");
+    let first = "2026-11-26 10:15:30,123 ERROR [a.B] (worker 1) failed\njava.io.IOException: x\n\tat a.B.c(B.java:1)\n";
+    let last = "2026-11-26 10:15:31,000 INFO [a.B] (worker 2) done\n";
+    std::fs::write(&log, format!("{first}{last}")).unwrap();
+    let sink = format!("{}encoding = \"json\"\n", tcp_sink(&collector.address()));
+    let config = write_config(dir.path(), &log.display().to_string(), &[sink]);
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "format = \"apache_access\"",
+        "format = \"java\"\nmultiline_timeout = \"300ms\"",
+    );
+    std::fs::write(&config, text).unwrap();
+    let agent = Agent::start(&config);
+    // The last record has no successor: only the quiet-file flush hands it on.
+    let messages = collector.expect_messages(2, WAIT).await;
+    let event = |m: &String| -> serde_json::Value {
+        serde_json::from_str(&m[m.find(" - {").unwrap() + 3..]).unwrap()
+    };
+    assert_eq!(
+        event(&messages[0])["exception_class"],
+        "java.io.IOException"
+    );
+    assert_eq!(
+        event(&messages[0])["stack_trace"],
+        "java.io.IOException: x\n\tat a.B.c(B.java:1)"
+    );
+    assert_eq!(event(&messages[1])["message"], "done");
+    // A record written in two parts, closer together than the timeout, is one event.
+    let mut file = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    file.write_all(b"2026-11-26 10:15:32,000 WARN [a.B] (worker 3) retry\n")
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    file.write_all(b"Caused by: java.net.ConnectException: refused\n")
+        .unwrap();
+    let messages = collector.expect_messages(3, WAIT).await;
+    assert_eq!(event(&messages[2])["message"], "retry");
+    assert_eq!(
+        event(&messages[2])["exception_class"],
+        "java.net.ConnectException"
+    );
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(collector.count(), 3);
+    agent.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_java_record_survives_a_restart_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start(CollectorOptions::default()).await;
+    let log = dir.path().join("server.log");
+    std::fs::write(
+        &log,
+        "2026-11-26 10:15:30,123 ERROR [a.B] (w) first\n\tat a.B.c(B.java:1)\n2026-11-26 10:15:31,000 INFO [a.B] (w) pending\n",
+    )
+    .unwrap();
+    let sink = format!("{}encoding = \"json\"\n", tcp_sink(&collector.address()));
+    let config = write_config(dir.path(), &log.display().to_string(), &[sink]);
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "format = \"apache_access\"",
+        "format = \"java\"\nmultiline_timeout = \"3s\"",
+    );
+    std::fs::write(&config, text).unwrap();
+    let agent = Agent::start(&config);
+    collector.expect_messages(1, WAIT).await;
+    // Stopped while the last record waits for its timeout: it was not checkpointed, so the next run
+    // reads it again and hands it on once.
+    let agent = agent.restart();
+    let messages = collector.expect_messages(2, WAIT).await;
+    assert!(
+        messages[1].contains("\"message\":\"pending\""),
+        "{}",
+        messages[1]
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(collector.count(), 2);
+    agent.stop();
+}

@@ -19,6 +19,7 @@ const SUPPORTED: &[&str] = &[
     "apache_error",
     "nginx_error",
     "auditd",
+    "java",
 ];
 
 fn run_normalise(case: &Value, dir: &Path, extra: &[&str]) -> String {

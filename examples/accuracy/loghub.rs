@@ -209,7 +209,10 @@ fn check_row(
             }
             Truth::ApacheMessage => {
                 let content = columns.get(row, "Content");
-                match content.strip_prefix("[client ").and_then(|c| c.split_once("] ")) {
+                match content
+                    .strip_prefix("[client ")
+                    .and_then(|c| c.split_once("] "))
+                {
                     Some((_, message)) => message.to_string(),
                     None => content.to_string(),
                 }

@@ -9,6 +9,7 @@
 pub mod access;
 pub mod auditd;
 pub mod drupal;
+pub mod java;
 pub mod sshd;
 mod structured_data;
 pub mod su;

@@ -406,9 +406,64 @@ pub fn parse_slashed(b: &[u8]) -> Result<(DateTime, usize), ParseError> {
     Ok((validate(dt, 0)?, c.pos))
 }
 
+/// Parses the two-digit-year stamp `yy/mm/dd hh:mm:ss[.frac]` (Spark's default log4j layout);
+/// the year is taken as 20yy.
+///
+/// Returns the date-time (`offset_seconds` always `None`) and the number of bytes consumed; error
+/// offsets are relative to `b`.
+pub fn parse_short_ymd(b: &[u8]) -> Result<(DateTime, usize), ParseError> {
+    let mut c = Cursor { b, pos: 0 };
+    let year = 2000 + c.digits(2, "expected year")? as i32;
+    c.expect(b'/', "expected '/' after year")?;
+    let month = c.two("expected month")?;
+    c.expect(b'/', "expected '/' after month")?;
+    let day = c.two("expected day")?;
+    c.expect(b' ', "expected space after date")?;
+    let (hour, minute, second, nanos) = c.hms()?;
+    let dt = DateTime {
+        year: Some(year),
+        month,
+        day,
+        hour,
+        minute,
+        second,
+        nanos,
+        offset_seconds: None,
+    };
+    Ok((validate(dt, 0)?, c.pos))
+}
+
 /// The suffix of `b` from `i` (empty past the end).
 fn from(b: &[u8], i: usize) -> &[u8] {
     b.get(i..).unwrap_or(&[])
+}
+
+/// Parses `dd-Mon-yyyy hh:mm:ss[.frac]` (Tomcat's `OneLineFormatter`).
+///
+/// Returns the date-time (`offset_seconds` always `None`) and the number of bytes consumed; error
+/// offsets are relative to `b`.
+pub fn parse_dmy_abbrev(b: &[u8]) -> Result<(DateTime, usize), ParseError> {
+    let mut c = Cursor { b, pos: 0 };
+    let day = c.two("expected day")?;
+    c.expect(b'-', "expected '-' after day")?;
+    let mon_at = c.pos;
+    let month = month_from_abbrev(c.take(3, "expected month")?)
+        .ok_or(ParseError::new("unknown month", mon_at))?;
+    c.expect(b'-', "expected '-' after month")?;
+    let year = c.digits(4, "expected year")? as i32;
+    c.expect(b' ', "expected space after date")?;
+    let (hour, minute, second, nanos) = c.hms()?;
+    let dt = DateTime {
+        year: Some(year),
+        month,
+        day,
+        hour,
+        minute,
+        second,
+        nanos,
+        offset_seconds: None,
+    };
+    Ok((validate(dt, 0)?, c.pos))
 }
 
 #[cfg(test)]
@@ -548,6 +603,22 @@ mod tests {
         assert!(parse_slashed(b"2026/11/25 14:32").is_err());
     }
 
+    #[test]
+    fn short_ymd_and_dmy_abbrev() {
+        let (dt, n) = parse_short_ymd(b"17/06/09 20:10:40 INFO").unwrap();
+        assert_eq!(
+            (dt.year, dt.month, dt.day, dt.second, n),
+            (Some(2017), 6, 9, 40, 17)
+        );
+        assert!(parse_short_ymd(b"17/13/09 20:10:40").is_err());
+        let (dt, n) = parse_dmy_abbrev(b"21-Jul-2025 01:02:43.123 INFO").unwrap();
+        assert_eq!(
+            (dt.year, dt.month, dt.day, dt.nanos, n),
+            (Some(2025), 7, 21, 123_000_000, 24)
+        );
+        assert!(parse_dmy_abbrev(b"31-Jun-2025 01:02:43").is_err());
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
 
@@ -558,6 +629,8 @@ mod tests {
             let _ = parse_rfc3164(&b);
             let _ = parse_ctime(&b);
             let _ = parse_slashed(&b);
+            let _ = parse_short_ymd(&b);
+            let _ = parse_dmy_abbrev(&b);
             let _ = month_from_abbrev(&b);
         }
 

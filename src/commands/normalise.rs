@@ -1,4 +1,7 @@
 //! `logferry normalise`: show what the agent would send for some records, one event per line.
+//!
+//! Records are lines, or multi-line records grouped as a file source groups them (`format = "java"`,
+//! or a `multiline_start` pattern); the input is read to its end, so the last record is always handed on.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -10,6 +13,7 @@ use crate::encode::Encoder;
 use crate::event::{Event, EventTime};
 use crate::normalise::{Normaliser, RecordContext};
 use crate::records::{trim_cr, Lines};
+use crate::sources::multiline::{MultilineFramer, StartRule};
 
 /// What `logferry normalise` was asked to do.
 #[derive(Debug, Clone)]
@@ -22,6 +26,8 @@ pub struct NormaliseRequest {
     pub encoding: Encoding,
     /// Wrap each event in the RFC 5424 header, as a syslog sink sends it.
     pub rfc5424: bool,
+    /// A line matching this starts a record (see `multiline_start` in the configuration).
+    pub multiline_start: Option<regex::bytes::Regex>,
 }
 
 /// Reads every record of the input and writes one encoded event per line to `out`.
@@ -54,14 +60,25 @@ pub fn normalise(request: &NormaliseRequest, out: &mut impl Write) -> anyhow::Re
     };
     let mut event = Event::new(normaliser.device_name(), source_name);
     let (mut encoder, mut buffer) = (Encoder::new(format), Vec::new());
-    let lines = Lines::new(&data);
-    let last = Some(trim_cr(lines.rest())).filter(|l| !l.is_empty());
-    for record in lines.chain(last) {
-        event.reset();
-        let ctx = RecordContext {
-            now,
-            truncated: false,
+    let records: Vec<(&[u8], bool)> =
+        match StartRule::for_source(request.settings.format, request.multiline_start.as_ref()) {
+            Some(rule) => {
+                let mut records = Vec::new();
+                MultilineFramer::new(rule, usize::MAX).finish(&data, &mut records);
+                records
+                    .into_iter()
+                    .map(|r| (&data[r.bytes], r.truncated))
+                    .collect()
+            }
+            None => {
+                let lines = Lines::new(&data);
+                let last = Some(trim_cr(lines.rest())).filter(|l| !l.is_empty());
+                lines.chain(last).map(|line| (line, false)).collect()
+            }
         };
+    for (record, truncated) in records {
+        event.reset();
+        let ctx = RecordContext { now, truncated };
         normaliser.normalise(record, &ctx, &mut event);
         encoder.write(&event, &mut buffer);
     }

@@ -164,6 +164,12 @@ impl RawConfig {
                 }
             }
             check_source(source, &mut problems);
+            if source.multiline_timeout.is_zero() {
+                problems.push((
+                    source_at(name),
+                    format!("source {name:?}: multiline_timeout must be positive"),
+                ));
+            }
             if source.max_line_bytes < 64 {
                 problems.push((
                     source_at(name),
@@ -511,6 +517,31 @@ server_name = "siem.example.dk"
         assert!(err.0[0].message.contains("fiel"), "{err}");
         let err = parse(&GOOD.replace("\"apache_access\"", "\"apache\""), "c").unwrap_err();
         assert_eq!(err.0[0].line, 8, "{err}");
+    }
+
+    #[test]
+    fn multiline_settings() {
+        let text = GOOD.replace(
+            "format = \"apache_access\"",
+            "format = \"java\"\nmultiline_start = '^\\d{4}-'\nmultiline_timeout = \"250ms\"",
+        );
+        let web = &parse(&text, "c").unwrap().sources["web"];
+        assert_eq!(web.format, Format::Java);
+        assert!(web
+            .multiline_start
+            .as_ref()
+            .unwrap()
+            .is_match(b"2026-11-26 x"));
+        assert_eq!(web.multiline_timeout, Duration::from_millis(250));
+        let c = parse(GOOD, "c").unwrap();
+        assert_eq!(c.sources["web"].multiline_timeout, Duration::from_secs(1));
+        let bad = GOOD.replace("read_from", "multiline_start = \"(\"\nread_from");
+        let err = parse(&bad, "c").unwrap_err();
+        assert_eq!(err.0[0].line, 10, "{err}");
+        assert!(err.0[0].message.contains("invalid regex"), "{err}");
+        let zero = GOOD.replace("read_from", "multiline_timeout = \"0s\"\nread_from");
+        let err = parse(&zero, "c").unwrap_err();
+        assert!(err.0[0].message.contains("multiline_timeout"), "{err}");
     }
 
     #[test]

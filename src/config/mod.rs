@@ -41,6 +41,7 @@ pub enum Format {
     ApacheError,
     NginxError,
     Auditd,
+    Java,
 }
 
 impl Format {
@@ -54,6 +55,7 @@ impl Format {
             Format::ApacheError => "apache_error",
             Format::NginxError => "nginx_error",
             Format::Auditd => "auditd",
+            Format::Java => "java",
         }
     }
 }
@@ -64,7 +66,7 @@ impl std::str::FromStr for Format {
         Format::deserialize(serde::de::value::StrDeserializer::<serde::de::value::Error>::new(s))
             .map_err(|_| {
                 format!(
-                    "unknown format {s:?}; expected apache_access, nginx_access, syslog, json, apache_error, nginx_error or auditd"
+                    "unknown format {s:?}; expected apache_access, nginx_access, syslog, json, apache_error, nginx_error, auditd or java"
                 )
             })
     }
@@ -110,6 +112,13 @@ pub struct FileSourceConfig {
     /// How often the include globs are expanded again (inotify wakes reads sooner).
     #[serde(default = "default_scan_interval", with = "humantime_serde")]
     pub scan_interval: Duration,
+    /// A line matching this regex starts a record and the lines after it join that record; unset,
+    /// `format = "java"` uses the built-in timestamp rule and other formats read one line per record.
+    #[serde(default, deserialize_with = "de_regex")]
+    pub multiline_start: Option<regex::bytes::Regex>,
+    /// How long a quiet file's pending multi-line record waits for more lines before it is handed on.
+    #[serde(default = "default_multiline_timeout", with = "humantime_serde")]
+    pub multiline_timeout: Duration,
 }
 
 impl FileSourceConfig {
@@ -305,6 +314,9 @@ fn default_max_line_bytes() -> usize {
 fn default_scan_interval() -> Duration {
     Duration::from_secs(1)
 }
+fn default_multiline_timeout() -> Duration {
+    Duration::from_secs(1)
+}
 fn default_queue_batches() -> usize {
     16
 }
@@ -343,6 +355,14 @@ fn de_size<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
             ))
         }),
     }
+}
+
+/// Compiles a `multiline_start` regex; a bad one is an error at its position in the file.
+fn de_regex<'de, D: Deserializer<'de>>(d: D) -> Result<Option<regex::bytes::Regex>, D::Error> {
+    let text = String::deserialize(d)?;
+    regex::bytes::Regex::new(&text)
+        .map(Some)
+        .map_err(|e| serde::de::Error::custom(format!("invalid regex {text:?}: {e}")))
 }
 
 /// Parses a byte size such as `"256KiB"`; `None` if it is not one.

@@ -7,6 +7,7 @@
 pub mod access;
 pub mod audit;
 pub mod cpr;
+pub mod java;
 pub mod json;
 pub mod syslog;
 pub mod text;
@@ -88,6 +89,7 @@ impl Normaliser {
             Format::ApacheError => web_error::map_apache(record, &self.clock, ctx.now, event),
             Format::NginxError => web_error::map_nginx(record, &self.clock, ctx.now, event),
             Format::Auditd => audit::map(record, event),
+            Format::Java => java::map(record, &self.clock, ctx.now, event),
         };
         if let Err(reason) = parsed {
             event.fields.clear();

@@ -16,6 +16,10 @@
 //! - copytruncate: a file shorter than what was read is read again from 0, as a new file;
 //! - a reused inode has another first line, so it is a new file and never inherits an old offset.
 //!
+//! Multi-line sources (`format = "java"`, or `multiline_start` set) hold a file's pending record until
+//! the next record starts; when the file has been quiet for `multiline_timeout` the reader wakes and
+//! hands the pending record on, so the last record of a quiet file is not held back.
+//!
 //! `read_from = "end"` applies to files without a checkpoint found by the first scan; files that appear
 //! later are new and are read from their beginning.
 
@@ -32,6 +36,7 @@ use notify::event::ModifyKind;
 use notify::{EventKind, RecursiveMode, Watcher};
 
 use super::fingerprint::identify;
+use super::multiline::{MultilineFramer, StartRule};
 use super::tail::{Chunk, FileTail, CHUNK_BYTES};
 use crate::checkpoint::{Checkpoints, FileId, FileRange};
 use crate::config::{FileSourceConfig, ReadFrom};
@@ -168,12 +173,24 @@ impl FileSource {
                 Err(SinksClosed) => break,
             };
             if !busy {
-                let wait = next_scan.saturating_duration_since(Instant::now());
+                let wake_at = self
+                    .next_quiet_flush()
+                    .map_or(next_scan, |t| t.min(next_scan));
+                let wait = wake_at.saturating_duration_since(Instant::now());
                 // Woken by inotify (a write, or a name change that set `rescan`), or the next scan is due.
                 let _ = self.wake_rx.recv_timeout(wait);
             }
         }
         tracing::debug!(source = %self.name, "file source stopped");
+    }
+
+    /// When the earliest pending multi-line record is due to be handed on.
+    fn next_quiet_flush(&self) -> Option<Instant> {
+        self.tails
+            .values()
+            .filter_map(FileTail::pending_since)
+            .min()
+            .map(|since| since + self.config.multiline_timeout)
     }
 
     /// Expands the include globs, opens every file not yet followed, and finishes the followed files
@@ -306,7 +323,11 @@ impl FileSource {
             checkpoints.track(id, &path.to_string_lossy(), offset, epoch.unwrap_or(0));
         }
         self.finished.remove(&id);
-        let mut tail = FileTail::new(id, path, file, offset, self.config.max_line_bytes);
+        let max_line = self.config.max_line_bytes;
+        let multiline =
+            StartRule::for_source(self.config.format, self.config.multiline_start.as_ref())
+                .map(|rule| MultilineFramer::new(rule, max_line));
+        let mut tail = FileTail::new(id, path, file, offset, max_line, multiline);
         tail.epoch = epoch.unwrap_or(0);
         self.tails.insert(key, tail);
     }
@@ -347,6 +368,12 @@ impl FileSource {
                     if tail.truncated().unwrap_or(false) {
                         tracing::info!(source = %self.name, path = %tail.path.display(), "file truncated; reading it again from 0");
                         self.close(key, true)?;
+                    } else if tail
+                        .pending_since()
+                        .is_some_and(|since| since.elapsed() >= self.config.multiline_timeout)
+                    {
+                        tail.flush_quiet(&mut self.chunk);
+                        ship(&mut self.processor, &self.chunk, tail)?;
                     }
                     return Ok(false);
                 }

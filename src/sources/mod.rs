@@ -2,4 +2,5 @@
 
 pub mod file;
 pub mod fingerprint;
+pub mod multiline;
 pub mod tail;

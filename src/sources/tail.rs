@@ -6,15 +6,21 @@
 //! finished ([`FileTail::flush_partial`]). A line longer than the maximum is cut: its first
 //! `max_line` bytes become a record flagged truncated and the rest up to the LF is skipped, so one huge
 //! line can neither stall the file nor exhaust memory.
+//!
+//! A multi-line source ([`MultilineFramer`]) groups lines into records instead: the pending record is
+//! held like the unfinished line (not yet handed on, so not checkpointed) until the next record starts,
+//! the file goes quiet ([`FileTail::flush_quiet`]) or is finished.
 
 use std::fs::File;
 use std::io;
 use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
+use std::time::Instant;
 
 use memchr::memchr;
 
+use super::multiline::MultilineFramer;
 use crate::checkpoint::FileId;
 
 /// How much one read takes from a file.
@@ -56,11 +62,23 @@ pub struct FileTail {
     /// Inside an over-long line: skip to its LF.
     discarding: bool,
     max_line: usize,
+    /// Groups lines into multi-line records; `None` cuts one record per line.
+    multiline: Option<MultilineFramer>,
+    /// When a read last found new bytes.
+    last_data: Instant,
 }
 
 impl FileTail {
-    /// A tail of `file` starting at byte `offset`.
-    pub fn new(id: FileId, path: PathBuf, file: File, offset: u64, max_line: usize) -> Self {
+    /// A tail of `file` starting at byte `offset`; records are lines, or multi-line records when
+    /// `multiline` is given (its maximum record length should be `max_line`).
+    pub fn new(
+        id: FileId,
+        path: PathBuf,
+        file: File,
+        offset: u64,
+        max_line: usize,
+        multiline: Option<MultilineFramer>,
+    ) -> Self {
         FileTail {
             id,
             path,
@@ -71,6 +89,8 @@ impl FileTail {
             partial: Vec::new(),
             discarding: false,
             max_line,
+            multiline,
+            last_data: Instant::now(),
         }
     }
 
@@ -121,9 +141,13 @@ impl FileTail {
             return Ok(false);
         }
         self.read_pos += n as u64;
+        self.last_data = Instant::now();
         self.partial.clear();
         let start = self.offset;
-        let consumed = self.frame(chunk);
+        let consumed = match &mut self.multiline {
+            Some(framer) => framer.frame(&chunk.data, &mut chunk.records),
+            None => self.frame(chunk),
+        };
         self.partial.extend_from_slice(&chunk.data[consumed..]);
         self.offset = start + consumed as u64;
         chunk.file_range = start..self.offset;
@@ -184,6 +208,13 @@ impl FileTail {
         chunk.records.clear();
         let start = self.offset;
         let held = std::mem::take(&mut self.partial);
+        if let Some(framer) = &mut self.multiline {
+            chunk.data.extend_from_slice(&held);
+            framer.finish(&chunk.data, &mut chunk.records);
+            self.offset += held.len() as u64;
+            chunk.file_range = start..self.offset;
+            return;
+        }
         let text = held.strip_suffix(b"\r").unwrap_or(&held);
         if !text.is_empty() && !self.discarding {
             chunk.data.extend_from_slice(text);
@@ -194,6 +225,31 @@ impl FileTail {
         }
         self.offset += held.len() as u64;
         self.discarding = false;
+        chunk.file_range = start..self.offset;
+    }
+}
+
+impl FileTail {
+    /// When the pending multi-line record got its last bytes; `None` when nothing is pending.
+    pub fn pending_since(&self) -> Option<Instant> {
+        self.multiline
+            .as_ref()
+            .filter(|f| f.has_open_record())
+            .map(|_| self.last_data)
+    }
+
+    /// Hands on the pending multi-line record (the file has been quiet): its complete lines become a
+    /// record; an unfinished last line stays held. Empty when nothing is pending.
+    pub fn flush_quiet(&mut self, chunk: &mut Chunk) {
+        chunk.data.clear();
+        chunk.records.clear();
+        let start = self.offset;
+        if let Some(framer) = &mut self.multiline {
+            chunk.data.extend_from_slice(&self.partial);
+            let consumed = framer.flush_open(&chunk.data, &mut chunk.records);
+            self.partial.drain(..consumed);
+            self.offset += consumed as u64;
+        }
         chunk.file_range = start..self.offset;
     }
 }
@@ -211,7 +267,7 @@ mod tests {
             ino: 0,
             fingerprint: 0,
         };
-        let tail = FileTail::new(id, f.path().into(), f.reopen().unwrap(), 0, max_line);
+        let tail = FileTail::new(id, f.path().into(), f.reopen().unwrap(), 0, max_line, None);
         (f, tail)
     }
 
@@ -273,5 +329,77 @@ mod tests {
         tail.flush_partial(&mut chunk);
         assert_eq!(texts(&chunk), [("last words".into(), false)]);
         assert_eq!(chunk.file_range, 2..12);
+    }
+}
+
+#[cfg(test)]
+mod multiline_tests {
+    use super::*;
+    use crate::sources::multiline::StartRule;
+    use std::io::Write;
+
+    const FIRST: &str = "2026-11-26 10:15:30,123 ERROR [main] a.B - failed\n";
+    const TRACE: &str = "java.io.IOException: x\n\tat a.B.c(B.java:1)\n";
+    const NEXT: &str = "2026-11-26 10:15:31,000 INFO [main] a.B - next\n";
+
+    fn java_tail(bytes: &[u8]) -> (tempfile::NamedTempFile, FileTail) {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(bytes).unwrap();
+        let id = FileId {
+            dev: 0,
+            ino: 0,
+            fingerprint: 0,
+        };
+        let framer = MultilineFramer::new(StartRule::JavaTimestamp, 1 << 20);
+        let tail = FileTail::new(
+            id,
+            f.path().into(),
+            f.reopen().unwrap(),
+            0,
+            1 << 20,
+            Some(framer),
+        );
+        (f, tail)
+    }
+
+    fn texts(chunk: &Chunk) -> Vec<String> {
+        chunk
+            .records
+            .iter()
+            .map(|r| String::from_utf8_lossy(&chunk.data[r.bytes.clone()]).into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn a_record_written_in_two_parts_is_one_record_checkpointed_when_handed_on() {
+        let (mut f, mut tail) = java_tail(FIRST.as_bytes());
+        let mut chunk = Chunk::default();
+        assert!(tail.read(&mut chunk).unwrap());
+        assert!(chunk.records.is_empty());
+        assert_eq!(
+            chunk.file_range,
+            0..0,
+            "a pending record is not checkpointed"
+        );
+        assert!(tail.pending_since().is_some());
+        f.write_all(format!("{TRACE}{NEXT}").as_bytes()).unwrap();
+        assert!(tail.read(&mut chunk).unwrap());
+        let record = format!("{FIRST}{TRACE}");
+        assert_eq!(texts(&chunk), [record.trim_end()]);
+        assert_eq!(chunk.file_range, 0..record.len() as u64);
+        tail.flush_quiet(&mut chunk);
+        assert_eq!(texts(&chunk), [NEXT.trim_end()]);
+        assert_eq!(tail.offset(), (record.len() + NEXT.len()) as u64);
+        assert!(tail.pending_since().is_none());
+    }
+
+    #[test]
+    fn a_finished_file_hands_on_its_pending_record() {
+        let (_f, mut tail) = java_tail(format!("{FIRST}{TRACE}").trim_end().as_bytes());
+        let mut chunk = Chunk::default();
+        tail.read(&mut chunk).unwrap();
+        tail.flush_partial(&mut chunk);
+        assert_eq!(texts(&chunk), [format!("{FIRST}{TRACE}").trim_end()]);
+        assert_eq!(tail.offset(), (FIRST.len() + TRACE.len() - 1) as u64);
     }
 }
