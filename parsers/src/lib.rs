@@ -8,12 +8,17 @@
 
 pub mod access;
 pub mod drupal;
+pub mod kv;
+mod layout_match;
+pub mod log_format;
 pub mod sshd;
 mod structured_data;
 pub mod su;
 pub mod sudo;
 pub mod syslog;
 pub mod time;
+
+pub use layout_match::{LayoutRecord, LayoutTime};
 
 mod scan;
 
