@@ -50,6 +50,7 @@ fn syslog_lines(n: usize) -> Vec<String> {
 fn bench_format(c: &mut Criterion, name: &str, format: Format, lines: &[String]) {
     let settings = SourceSettings {
         format,
+        log_format: None,
         timezone: Some("Europe/Copenhagen".into()),
         device_name: Some("bench".into()),
         source_name: None,

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use logferry_parsers::log_format::{self, Layout, Syntax};
 use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
@@ -38,6 +39,7 @@ pub enum Format {
     NginxAccess,
     Syslog,
     Json,
+    Kv,
 }
 
 impl Format {
@@ -48,7 +50,23 @@ impl Format {
             Format::NginxAccess => "nginx_access",
             Format::Syslog => "syslog",
             Format::Json => "json",
+            Format::Kv => "kv",
         }
+    }
+
+    /// Compiles a source's `log_format` for this format: only the access-log formats take one.
+    pub fn layout(self, log_format: &str) -> Result<Layout, String> {
+        let syntax = match self {
+            Format::ApacheAccess => Syntax::Apache,
+            Format::NginxAccess => Syntax::Nginx,
+            other => {
+                return Err(format!(
+                    "log_format applies only to apache_access and nginx_access sources, not {}",
+                    other.name()
+                ))
+            }
+        };
+        log_format::compile(log_format, syntax).map_err(|e| format!("log_format: {e}"))
     }
 }
 
@@ -58,7 +76,7 @@ impl std::str::FromStr for Format {
         Format::deserialize(serde::de::value::StrDeserializer::<serde::de::value::Error>::new(s))
             .map_err(|_| {
                 format!(
-                    "unknown format {s:?}; expected apache_access, nginx_access, syslog or json"
+                    "unknown format {s:?}; expected apache_access, nginx_access, syslog, json or kv"
                 )
             })
     }
@@ -85,6 +103,9 @@ pub struct FileSourceConfig {
     #[serde(default)]
     pub exclude: Vec<String>,
     pub format: Format,
+    /// The server's own layout (Apache `LogFormat` / Nginx `log_format` string, or a named layout);
+    /// access-log formats only.
+    pub log_format: Option<Spanned<String>>,
     /// IANA zone for timestamps without an offset; default the host's.
     pub timezone: Option<Spanned<String>>,
     /// `device_name` of the events; default the host name.
@@ -111,6 +132,7 @@ impl FileSourceConfig {
     pub fn settings(&self) -> SourceSettings {
         SourceSettings {
             format: self.format,
+            log_format: self.log_format.as_ref().map(|l| l.get_ref().clone()),
             timezone: self.timezone.as_ref().map(|t| t.get_ref().clone()),
             device_name: self.device_name.clone(),
             source_name: self.source_name.clone(),
@@ -124,6 +146,7 @@ impl FileSourceConfig {
 #[derive(Debug, Clone)]
 pub struct SourceSettings {
     pub format: Format,
+    pub log_format: Option<String>,
     pub timezone: Option<String>,
     pub device_name: Option<String>,
     pub source_name: Option<String>,
