@@ -255,7 +255,10 @@ mod tests {
         #[test]
         fn never_panics_on_mutations(b in mutations(&[LOGFMT, ESCAPES, STRAY])) {
             for p in pairs(&b) {
-                if let Ok(p) = p { let _ = unescape(p.value); }
+                match p {
+                    Ok(p) => { let _ = unescape(p.value); }
+                    Err(e) => prop_assert!(e.offset <= b.len()),
+                }
             }
         }
     }

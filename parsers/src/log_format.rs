@@ -219,7 +219,7 @@ pub fn compile(text: &str, syntax: Syntax) -> Result<Layout, FormatError> {
 }
 
 /// Compiles a format string into segments, without looking at the named layouts.
-pub fn compile_string(text: &str, syntax: Syntax) -> Result<LogFormat, FormatError> {
+pub(crate) fn compile_string(text: &str, syntax: Syntax) -> Result<LogFormat, FormatError> {
     let mut segments = Vec::new();
     let mut literal = Vec::new();
     let bytes = text.as_bytes();
