@@ -48,14 +48,9 @@ fn syslog_lines(n: usize) -> Vec<String> {
 }
 
 fn bench_format(c: &mut Criterion, name: &str, format: Format, lines: &[String]) {
-    let settings = SourceSettings {
-        format,
-        timezone: Some("Europe/Copenhagen".into()),
-        device_name: Some("bench".into()),
-        source_name: None,
-        cpr_key_file: None,
-        redact_cpr: true,
-    };
+    let mut settings = SourceSettings::new(format);
+    settings.timezone = Some("Europe/Copenhagen".into());
+    settings.device_name = Some("bench".into());
     let normaliser = Normaliser::new(&settings).unwrap();
     let now = EventTime {
         unix: 1_795_694_400,

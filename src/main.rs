@@ -43,6 +43,10 @@ struct NormaliseArgs {
     /// The source format.
     #[arg(long)]
     format: Format,
+    /// The server's access-log layout (apache_access, nginx_access): an Apache LogFormat or Nginx
+    /// log_format string, or common, combined, vhost_combined.
+    #[arg(long)]
+    log_format: Option<String>,
     /// IANA timezone for times without an offset (default: the host's).
     #[arg(long)]
     timezone: Option<String>,
@@ -123,11 +127,13 @@ fn normalise_command(args: NormaliseArgs) -> anyhow::Result<()> {
     let request = NormaliseRequest {
         settings: SourceSettings {
             format: args.format,
+            log_format: args.log_format,
             timezone: args.timezone,
             device_name: args.device_name,
             source_name: args.source_name,
             cpr_key_file: args.cpr_key_file,
             redact_cpr: !args.no_redact_cpr,
+            multiline_start: args.multiline_start,
         },
         now,
         input: args.file,
@@ -136,7 +142,6 @@ fn normalise_command(args: NormaliseArgs) -> anyhow::Result<()> {
             EncodingArg::Kv => Encoding::Kv,
         },
         rfc5424: args.rfc5424,
-        multiline_start: args.multiline_start,
     };
     normalise(&request, &mut std::io::stdout().lock())
 }

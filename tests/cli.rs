@@ -50,6 +50,66 @@ fn validate_reports_every_problem_with_its_position() {
 }
 
 #[test]
+fn validate_names_an_unknown_log_format_directive() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("layout.toml");
+    std::fs::write(
+        &path,
+        "[sources.web]\ntype = \"file\"\ninclude = [\"/tmp/*.log\"]\nformat = \"nginx_access\"\nlog_format = '$remote_addr [$time_local] \"$request\" $status $reqest_time'\n\n[sinks.out]\ntype = \"console\"\ninputs = [\"web\"]\n",
+    )
+    .unwrap();
+    let (ok, stderr) = validate(&path);
+    assert!(!ok);
+    let file = path.display().to_string();
+    assert!(
+        stderr.contains(&format!(
+            "{file}:5:14: log_format: unknown variable \"$reqest_time\""
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn normalise_takes_a_custom_log_format() {
+    let mut child = logferry()
+        .args([
+            "normalise",
+            "--format",
+            "apache_access",
+            "--timezone",
+            "UTC",
+        ])
+        .args(["--log-format", r#"%v %h %u %t "%r" %>s %b %D"#])
+        .args(["--device-name", "h", "--encoding", "kv"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"www.example.dk 10.0.0.1 bob [26/Nov/2026:10:00:00 +0000] \"GET /a HTTP/1.1\" 200 5 2500\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("log_ts=1795687200 norm_id=ApacheAccess label=\"Web,Access,Successful\" source_address=10.0.0.1 user=bob request_method=GET url=/a http_version=1.1 status_code=200 sent_datasize=5 destination_host=www.example.dk duration=2.5 "), "{text}");
+    let out = logferry()
+        .args([
+            "normalise",
+            "--format",
+            "apache_access",
+            "--log-format",
+            "%h %Q",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown directive \"%Q\""));
+}
+
+#[test]
 fn validate_rejects_unknown_keys_and_unreadable_files() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("typo.toml");

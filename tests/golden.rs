@@ -2,7 +2,8 @@
 //! exact `kv` payload and RFC 5424 line where a case gives them.
 //!
 //! Two sets: `../shared/schema/golden.jsonl` beside the checkout (skipped, with a note, where a checkout
-//! has none) and the project's own `tests/fixtures/golden.jsonl` in the same format.
+//! has none) and the project's own `tests/fixtures/golden.jsonl` in the same format. A case's `context`
+//! may carry `log_format` (a custom access-log layout), passed as `--log-format`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,6 +21,7 @@ const SUPPORTED: &[&str] = &[
     "nginx_error",
     "auditd",
     "java",
+    "kv",
 ];
 
 fn run_normalise(case: &Value, dir: &Path, extra: &[&str]) -> String {
@@ -34,9 +36,11 @@ fn run_normalise(case: &Value, dir: &Path, extra: &[&str]) -> String {
     std::fs::write(&input, bytes).unwrap();
     let key = dir.join("key");
     std::fs::write(&key, ctx["cpr_key"].as_str().unwrap()).unwrap();
+    let layout = ctx.get("log_format").and_then(Value::as_str);
     let out = Command::new(env!("CARGO_BIN_EXE_logferry"))
         .arg("normalise")
         .args(["--format", case["format"].as_str().unwrap()])
+        .args(layout.map(|l| ["--log-format", l]).into_iter().flatten())
         .args(["--timezone", ctx["timezone"].as_str().unwrap()])
         .args(["--device-name", ctx["device_name"].as_str().unwrap()])
         .args(["--source-name", ctx["source_name"].as_str().unwrap()])

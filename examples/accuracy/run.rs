@@ -28,7 +28,6 @@ pub fn normalise_file(settings: &SourceSettings, now: &str, path: &Path) -> Vec<
         input: Some(path.to_path_buf()),
         encoding: Encoding::Json,
         rfc5424: false,
-        multiline_start: None,
     };
     let mut out = Vec::new();
     if let Err(e) = normalise(&request, &mut out) {

@@ -224,7 +224,7 @@ fn is_tchar(c: u8) -> bool {
 }
 
 /// Splits a raw request into [`Request::Line`] when it has that shape, else [`Request::Other`].
-fn request(raw: &[u8]) -> Request<'_> {
+pub(crate) fn request(raw: &[u8]) -> Request<'_> {
     let (Some(sp1), Some(sp2)) = (raw.iter().position(|&c| c == b' '), memrchr(b' ', raw)) else {
         return Request::Other(raw);
     };

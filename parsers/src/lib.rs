@@ -10,6 +10,9 @@ pub mod access;
 pub mod auditd;
 pub mod drupal;
 pub mod java;
+pub mod kv;
+mod layout_match;
+pub mod log_format;
 pub mod sshd;
 mod structured_data;
 pub mod su;
@@ -18,6 +21,8 @@ pub mod syscalls;
 pub mod syslog;
 pub mod time;
 pub mod web_error;
+
+pub use layout_match::{LayoutRecord, LayoutTime};
 
 mod scan;
 

@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use logferry_parsers::{access, sshd, su, sudo, syslog, time, web_error};
+use logferry_parsers::access::Request;
+use logferry_parsers::log_format::{self, Layout, LogFormat, Syntax};
+use logferry_parsers::{access, kv, sshd, su, sudo, syslog, time, web_error};
 
 /// The corpora folder: `$LOGFERRY_CORPORA`, else `shared/corpora` beside the work tree, else `/work/shared/corpora`.
 fn corpora() -> Option<PathBuf> {
@@ -67,6 +69,102 @@ fn lnav_access_logs() {
         let ok = lines.iter().filter(|l| access::parse(l).is_ok()).count();
         eprintln!("{f}: {ok}/{}", lines.len());
         assert!(rate(ok, lines.len()) >= 0.99);
+    }
+}
+
+fn custom(text: &str, syntax: Syntax) -> LogFormat {
+    match log_format::compile(text, syntax) {
+        Ok(Layout::Custom(format)) => format,
+        other => panic!("{text}: {other:?}"),
+    }
+}
+
+#[test]
+fn custom_layout_agrees_with_the_builtin_parser() {
+    let Some(lines) = lines("elastic-examples/apache_logs.log") else {
+        return;
+    };
+    let format = custom(
+        r#"%h %l %u %t "%m %U%q %H" %>s %b "%{Referer}i" "%{User-agent}i""#,
+        Syntax::Apache,
+    );
+    let mut compared = 0;
+    for l in &lines {
+        let (Ok(builtin), Ok(custom)) = (access::parse(l), format.parse(l)) else {
+            continue;
+        };
+        let Request::Line {
+            method,
+            target,
+            version,
+        } = builtin.request
+        else {
+            continue;
+        };
+        assert_eq!(custom.client, Some(builtin.client));
+        assert_eq!(custom.user, Some(builtin.user));
+        assert_eq!(custom.method, Some(method));
+        assert_eq!(custom.target.as_deref(), Some(target));
+        assert_eq!(custom.version, Some(version));
+        assert_eq!(
+            (custom.status, custom.bytes),
+            (builtin.status, builtin.bytes)
+        );
+        assert_eq!(
+            (custom.referer, custom.user_agent),
+            (builtin.referer, builtin.user_agent)
+        );
+        compared += 1;
+    }
+    eprintln!("apache_logs.log: {compared} lines agree");
+    assert!(rate(compared, lines.len()) >= 0.99);
+}
+
+#[test]
+fn custom_layouts_on_real_logs() {
+    for (file, syntax, layout) in [
+        (
+            "lnav-test-logs/logfile_regexp_access_log.0",
+            Syntax::Apache,
+            r#"%v:%p %a %{JSESSIONID}C %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i" %D"#,
+        ),
+        (
+            "elastic-pipeline-tests/apache-access/test-access-ssl-request.log",
+            Syntax::Apache,
+            r#"%t %h %{SSL_PROTOCOL}x %{SSL_CIPHER}x "%r" %b"#,
+        ),
+        (
+            "lnav-test-logs/logfile_shop_access_log.0",
+            Syntax::Nginx,
+            r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" "$http_x_forwarded_for""#,
+        ),
+    ] {
+        let Some(lines) = lines(file) else { continue };
+        let format = custom(layout, syntax);
+        let mut ok = 0;
+        for l in &lines {
+            match format.parse(l) {
+                Ok(r) if r.time.is_some() && r.client.is_some() => ok += 1,
+                other => eprintln!("{file}: {other:?}: {}", String::from_utf8_lossy(l)),
+            }
+        }
+        eprintln!("{file}: {ok}/{}", lines.len());
+        assert_eq!(ok, lines.len(), "{file}");
+    }
+}
+
+#[test]
+fn logfmt_corpus() {
+    let Some(lines) = lines("lnav-test-logs/logfile_logfmt.0") else {
+        return;
+    };
+    for l in &lines {
+        let pairs: Vec<_> = kv::pairs(l).collect::<Result<_, _>>().unwrap();
+        assert!(
+            pairs.iter().any(|p| p.key == b"level"),
+            "{}",
+            String::from_utf8_lossy(l)
+        );
     }
 }
 

@@ -26,8 +26,6 @@ pub struct NormaliseRequest {
     pub encoding: Encoding,
     /// Wrap each event in the RFC 5424 header, as a syslog sink sends it.
     pub rfc5424: bool,
-    /// A line matching this starts a record (see `multiline_start` in the configuration).
-    pub multiline_start: Option<regex::bytes::Regex>,
 }
 
 /// Reads every record of the input and writes one encoded event per line to `out`.
@@ -60,22 +58,24 @@ pub fn normalise(request: &NormaliseRequest, out: &mut impl Write) -> anyhow::Re
     };
     let mut event = Event::new(normaliser.device_name(), source_name);
     let (mut encoder, mut buffer) = (Encoder::new(format), Vec::new());
-    let records: Vec<(&[u8], bool)> =
-        match StartRule::for_source(request.settings.format, request.multiline_start.as_ref()) {
-            Some(rule) => {
-                let mut records = Vec::new();
-                MultilineFramer::new(rule, usize::MAX).finish(&data, &mut records);
-                records
-                    .into_iter()
-                    .map(|r| (&data[r.bytes], r.truncated))
-                    .collect()
-            }
-            None => {
-                let lines = Lines::new(&data);
-                let last = Some(trim_cr(lines.rest())).filter(|l| !l.is_empty());
-                lines.chain(last).map(|line| (line, false)).collect()
-            }
-        };
+    let records: Vec<(&[u8], bool)> = match StartRule::for_source(
+        request.settings.format,
+        request.settings.multiline_start.as_ref(),
+    ) {
+        Some(rule) => {
+            let mut records = Vec::new();
+            MultilineFramer::new(rule, usize::MAX).finish(&data, &mut records);
+            records
+                .into_iter()
+                .map(|r| (&data[r.bytes], r.truncated))
+                .collect()
+        }
+        None => {
+            let lines = Lines::new(&data);
+            let last = Some(trim_cr(lines.rest())).filter(|l| !l.is_empty());
+            lines.chain(last).map(|line| (line, false)).collect()
+        }
+    };
     for (record, truncated) in records {
         event.reset();
         let ctx = RecordContext { now, truncated };

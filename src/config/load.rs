@@ -236,6 +236,11 @@ impl RawConfig {
 }
 
 fn check_source(settings: &FileSourceConfig, problems: &mut Vec<Problem>) {
+    if let Some(layout) = &settings.log_format {
+        if let Err(e) = settings.format.layout(layout.get_ref()) {
+            problems.push((Some(layout.span()), e));
+        }
+    }
     if let Some(tz) = &settings.timezone {
         if let Err(e) = jiff::tz::TimeZone::get(tz.get_ref()) {
             problems.push((
@@ -542,6 +547,36 @@ server_name = "siem.example.dk"
         let zero = GOOD.replace("read_from", "multiline_timeout = \"0s\"\nread_from");
         let err = parse(&zero, "c").unwrap_err();
         assert!(err.0[0].message.contains("multiline_timeout"), "{err}");
+    }
+
+    #[test]
+    fn log_format_errors_name_the_directive_at_its_value() {
+        let with = |format: &str, layout: &str| {
+            GOOD.replace(
+                "format = \"apache_access\"",
+                &format!("format = \"{format}\"\nlog_format = '{layout}'"),
+            )
+        };
+        let err = parse(&with("apache_access", r#"%h %l %u %t "%r" %>s %b %Z"#), "c").unwrap_err();
+        let p = &err.0[0];
+        assert_eq!((p.line, p.column), (9, 14), "{p}");
+        assert_eq!(p.message, "log_format: unknown directive \"%Z\"");
+        let err = parse(
+            &with("nginx_access", "$remote_addr $upstream_addr $bogus"),
+            "c",
+        )
+        .unwrap_err();
+        assert_eq!(err.0[0].message, "log_format: unknown variable \"$bogus\"");
+        let err = parse(&with("syslog", "combined"), "c").unwrap_err();
+        assert!(
+            err.0[0]
+                .message
+                .contains("only to apache_access and nginx_access"),
+            "{err}"
+        );
+        let c = parse(&with("apache_access", r#"%h %u %t "%r" %>s %b %D"#), "c").unwrap();
+        assert!(c.sources["web"].settings().log_format.is_some());
+        parse(&with("nginx_access", "combined"), "c").unwrap();
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use logferry_parsers::log_format::{self, Layout, Syntax};
 use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
@@ -42,6 +43,7 @@ pub enum Format {
     NginxError,
     Auditd,
     Java,
+    Kv,
 }
 
 impl Format {
@@ -56,7 +58,23 @@ impl Format {
             Format::NginxError => "nginx_error",
             Format::Auditd => "auditd",
             Format::Java => "java",
+            Format::Kv => "kv",
         }
+    }
+
+    /// Compiles a source's `log_format` for this format: only the access-log formats take one.
+    pub fn layout(self, log_format: &str) -> Result<Layout, String> {
+        let syntax = match self {
+            Format::ApacheAccess => Syntax::Apache,
+            Format::NginxAccess => Syntax::Nginx,
+            other => {
+                return Err(format!(
+                    "log_format applies only to apache_access and nginx_access sources, not {}",
+                    other.name()
+                ))
+            }
+        };
+        log_format::compile(log_format, syntax).map_err(|e| format!("log_format: {e}"))
     }
 }
 
@@ -66,7 +84,7 @@ impl std::str::FromStr for Format {
         Format::deserialize(serde::de::value::StrDeserializer::<serde::de::value::Error>::new(s))
             .map_err(|_| {
                 format!(
-                    "unknown format {s:?}; expected apache_access, nginx_access, syslog, json, apache_error, nginx_error, auditd or java"
+                    "unknown format {s:?}; expected apache_access, nginx_access, syslog, json, apache_error, nginx_error, auditd, java or kv"
                 )
             })
     }
@@ -93,6 +111,9 @@ pub struct FileSourceConfig {
     #[serde(default)]
     pub exclude: Vec<String>,
     pub format: Format,
+    /// The server's own layout (Apache `LogFormat` / Nginx `log_format` string, or a named layout);
+    /// access-log formats only.
+    pub log_format: Option<Spanned<String>>,
     /// IANA zone for timestamps without an offset; default the host's.
     pub timezone: Option<Spanned<String>>,
     /// `device_name` of the events; default the host name.
@@ -126,11 +147,13 @@ impl FileSourceConfig {
     pub fn settings(&self) -> SourceSettings {
         SourceSettings {
             format: self.format,
+            log_format: self.log_format.as_ref().map(|l| l.get_ref().clone()),
             timezone: self.timezone.as_ref().map(|t| t.get_ref().clone()),
             device_name: self.device_name.clone(),
             source_name: self.source_name.clone(),
             cpr_key_file: self.cpr_key_file.as_ref().map(|k| k.get_ref().clone()),
             redact_cpr: self.redact_cpr,
+            multiline_start: self.multiline_start.clone(),
         }
     }
 }
@@ -139,11 +162,14 @@ impl FileSourceConfig {
 #[derive(Debug, Clone)]
 pub struct SourceSettings {
     pub format: Format,
+    pub log_format: Option<String>,
     pub timezone: Option<String>,
     pub device_name: Option<String>,
     pub source_name: Option<String>,
     pub cpr_key_file: Option<PathBuf>,
     pub redact_cpr: bool,
+    /// A line matching this starts a record (multi-line records); see `FileSourceConfig`.
+    pub multiline_start: Option<regex::bytes::Regex>,
 }
 
 impl SourceSettings {
@@ -152,11 +178,13 @@ impl SourceSettings {
     pub fn new(format: Format) -> Self {
         SourceSettings {
             format,
+            log_format: None,
             timezone: None,
             device_name: None,
             source_name: None,
             cpr_key_file: None,
             redact_cpr: true,
+            multiline_start: None,
         }
     }
 }

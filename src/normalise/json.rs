@@ -6,7 +6,7 @@
 //! snake_cased. A key whose snake_cased name is already taken, or is one of the event's fixed fields,
 //! gets a `json_` prefix rather than overwrite it.
 
-use std::borrow::Cow;
+use std::borrow::{Borrow, Cow};
 
 use serde_json::{Map, Value as Json};
 
@@ -18,7 +18,7 @@ use crate::event::{Event, EventTime, Value};
 /// Objects nested deeper than this are left in `msg` only.
 const MAX_DEPTH: usize = 8;
 /// Fields beyond this many are left in `msg` only.
-const MAX_FIELDS: usize = 256;
+pub(super) const MAX_FIELDS: usize = 256;
 
 /// The taxonomy targets and their aliases, in output order.
 const WELL_KNOWN: &[(&str, &[&str])] = &[
@@ -73,15 +73,21 @@ pub fn map<'a>(line: &'a [u8], event: &mut Event<'a>) -> MapResult {
             flat.retain(|(path, _)| path != "labels");
         }
     }
+    map_pairs(&flat, event);
+    Ok(())
+}
 
+/// Maps (dotted key, value) leaves onto the event: the well-known keys first, in the schema's order,
+/// then every other key snake_cased, in the order given. Shared by `json` and `kv`.
+pub(super) fn map_pairs<K: AsRef<str>, V: Borrow<Json>>(flat: &[(K, V)], event: &mut Event<'_>) {
     let mut taken = vec![false; flat.len()];
     for (target, aliases) in WELL_KNOWN {
         let found = aliases.iter().find_map(|alias| {
             flat.iter()
-                .position(|(path, _)| path.eq_ignore_ascii_case(alias))
+                .position(|(path, _)| path.as_ref().eq_ignore_ascii_case(alias))
         });
         if let Some(i) = found {
-            if well_known(target, flat[i].1, event) {
+            if well_known(target, flat[i].1.borrow(), event) {
                 taken[i] = true;
             }
         }
@@ -90,7 +96,7 @@ pub fn map<'a>(line: &'a [u8], event: &mut Event<'a>) -> MapResult {
         if taken[i] {
             continue;
         }
-        let mut name = snake_case(path);
+        let mut name = snake_case(path.as_ref());
         if name.is_empty() {
             continue;
         }
@@ -100,11 +106,10 @@ pub fn map<'a>(line: &'a [u8], event: &mut Event<'a>) -> MapResult {
                 continue;
             }
         }
-        if let Some(value) = scalar(value) {
+        if let Some(value) = scalar(value.borrow()) {
             event.dynamic(Cow::Owned(name), value);
         }
     }
-    Ok(())
 }
 
 /// Sets a taxonomy target from a JSON value; false if the value does not fit it (it then stays an
@@ -227,7 +232,7 @@ fn scalar_text(value: &Json) -> Option<String> {
 }
 
 /// A label a sender may ask for: one alphanumeric word.
-fn is_label(text: &str) -> bool {
+pub(super) fn is_label(text: &str) -> bool {
     !text.is_empty() && text.len() <= 64 && text.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 

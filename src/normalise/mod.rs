@@ -9,6 +9,7 @@ pub mod audit;
 pub mod cpr;
 pub mod java;
 pub mod json;
+pub mod kv;
 pub mod syslog;
 pub mod text;
 pub mod time;
@@ -22,6 +23,7 @@ use anyhow::Context;
 use crate::config::{Format, SourceSettings};
 use crate::event::{Event, EventTime};
 use cpr::CprRedactor;
+use logferry_parsers::log_format::{Layout, LogFormat};
 use time::SourceClock;
 
 /// Everything a record needs besides its bytes.
@@ -37,6 +39,8 @@ pub struct RecordContext {
 #[derive(Debug)]
 pub struct Normaliser {
     format: Format,
+    /// A custom access-log layout; `None` for the built-in ones.
+    layout: Option<LogFormat>,
     clock: SourceClock,
     device_name: String,
     source_name: Option<String>,
@@ -55,8 +59,16 @@ impl Normaliser {
         } else {
             None
         };
+        let layout = match &settings.log_format {
+            Some(text) => match settings.format.layout(text).map_err(anyhow::Error::msg)? {
+                Layout::Builtin => None,
+                Layout::Custom(format) => Some(format),
+            },
+            None => None,
+        };
         Ok(Normaliser {
             format: settings.format,
+            layout,
             clock,
             device_name: settings.device_name.clone().unwrap_or_else(host_name),
             source_name: settings.source_name.clone(),
@@ -82,14 +94,15 @@ impl Normaliser {
         event.record = text::RecordText::new(record);
         event.msg = event.record.whole();
         let parsed = match self.format {
-            Format::ApacheAccess => access::map(record, event, "apache"),
-            Format::NginxAccess => access::map(record, event, "nginx"),
+            Format::ApacheAccess => self.map_access(record, event, "apache"),
+            Format::NginxAccess => self.map_access(record, event, "nginx"),
             Format::Syslog => syslog::map(record, &self.clock, ctx.now, event),
             Format::Json => json::map(record, event),
             Format::ApacheError => web_error::map_apache(record, &self.clock, ctx.now, event),
             Format::NginxError => web_error::map_nginx(record, &self.clock, ctx.now, event),
             Format::Auditd => audit::map(record, event),
             Format::Java => java::map(record, &self.clock, ctx.now, event),
+            Format::Kv => kv::map(record, event),
         };
         if let Err(reason) = parsed {
             event.fields.clear();
@@ -109,6 +122,21 @@ impl Normaliser {
             if redactor.redact_event(event) {
                 event.label("Pseudonymised");
             }
+        }
+    }
+}
+
+impl Normaliser {
+    /// An access-log line, with the source's custom layout if it has one.
+    fn map_access<'a>(
+        &self,
+        record: &'a [u8],
+        event: &mut Event<'a>,
+        app_name: &'static str,
+    ) -> MapResult {
+        match &self.layout {
+            Some(layout) => access::map_layout(record, layout, &self.clock, event, app_name),
+            None => access::map(record, event, app_name),
         }
     }
 }
