@@ -26,8 +26,11 @@ enum Truth {
     Program(&'static str),
     /// Apache's message: loghub keeps `[client …] ` in it, the schema moves it to `source_address`.
     ApacheMessage,
-    /// Zookeeper's `[thread]`: loghub splits it at the first `:` and the last `@` into three columns.
+    /// Zookeeper's `[thread:Class@line]`, which loghub splits at the first `:` and the last `@` into
+    /// three columns: we read the part before the last `:` as the thread…
     ZookeeperThread,
+    /// …and the class after it as the logger.
+    ZookeeperLogger,
 }
 
 struct Columns(csv::StringRecord);
@@ -103,6 +106,7 @@ const SYSTEMS: &[System] = &[
         fields: &[
             ("log_level", Truth::Column("Level")),
             ("thread", Truth::ZookeeperThread),
+            ("logger", Truth::ZookeeperLogger),
             ("message", Truth::Column("Content")),
         ],
     },
@@ -217,12 +221,18 @@ fn check_row(
                     None => content.to_string(),
                 }
             }
-            Truth::ZookeeperThread => format!(
-                "{}:{}@{}",
-                columns.get(row, "Node"),
-                columns.get(row, "Component"),
-                columns.get(row, "Id")
-            ),
+            Truth::ZookeeperThread | Truth::ZookeeperLogger => {
+                let whole = format!(
+                    "{}:{}",
+                    columns.get(row, "Node"),
+                    columns.get(row, "Component")
+                );
+                let (thread, class) = whole.rsplit_once(':').unwrap_or((&whole, ""));
+                match truth {
+                    Truth::ZookeeperThread => thread.to_string(),
+                    _ => class.to_string(),
+                }
+            }
         };
         let got = text(event, field);
         if expected.is_empty() && got.is_none() {

@@ -195,11 +195,14 @@ fn parse_3164<'a>(
     Ok(rec)
 }
 
+/// A 3164 TAG split into program, PID and the message after it.
+type TagParts<'a> = (Option<&'a [u8]>, Option<&'a [u8]>, &'a [u8]);
+
 /// Splits a 3164 `TAG[PID]: MSG` into program, pid and message.
 ///
 /// Without a recognisable tag (`name:` followed by a space or the end, or `name[pid]`),
 /// the program is `None` and the whole input is the message.
-fn split_tag(b: &[u8]) -> (Option<&[u8]>, Option<&[u8]>, &[u8]) {
+fn split_tag(b: &[u8]) -> TagParts<'_> {
     let no_tag = (None, None, b);
     let name_len = memchr3(b'[', b':', b' ', b).unwrap_or(b.len());
     let (name, after) = split_at(b, name_len);
@@ -232,8 +235,24 @@ fn split_tag(b: &[u8]) -> (Option<&[u8]>, Option<&[u8]>, &[u8]) {
             None | Some(b' ') => (Some(name), None, from(after, 1)),
             Some(_) => no_tag,
         },
+        Some(b' ') => spaced_tag(b).unwrap_or(no_tag),
         _ => no_tag,
     }
+}
+
+/// A program name with spaces, as macOS writes them: `Google Chrome[85294]: msg`. Only with a
+/// numeric PID and `]: ` within the first 64 bytes, so ordinary messages are not taken for tags.
+fn spaced_tag(b: &[u8]) -> Option<TagParts<'_>> {
+    let head = b.get(..b.len().min(64)).unwrap_or(b);
+    let close = head.windows(3).position(|w| w == b"]: ")?;
+    let open = memchr::memrchr(b'[', split_at(head, close).0)?;
+    let (name, pid) = (split_at(b, open).0, b.get(open + 1..close)?);
+    let plain = |c: &u8| c.is_ascii_graphic() && !matches!(c, b':' | b'[' | b']') || *c == b' ';
+    let ok = !pid.is_empty()
+        && pid.iter().all(u8::is_ascii_digit)
+        && name.last().is_some_and(|c| *c != b' ')
+        && name.iter().all(plain);
+    ok.then(|| (Some(name), Some(pid), from(b, close + 2)))
 }
 
 /// A 5424 header field: a non-empty token followed by a space; `-` → `None`.

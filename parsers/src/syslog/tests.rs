@@ -396,6 +396,33 @@ fn bsd_leniencies_of_real_senders() {
 }
 
 #[test]
+fn program_names_with_spaces() {
+    let r =
+        parse(b"Dec 13 11:35:57 mac Google Chrome[85294]: objc[85294]: __weak variable").unwrap();
+    assert_eq!(
+        (r.hostname, r.app_name, r.proc_id),
+        (
+            Some(&b"mac"[..]),
+            Some(&b"Google Chrome"[..]),
+            Some(&b"85294"[..])
+        )
+    );
+    assert_eq!(r.message, b"objc[85294]: __weak variable");
+    for line in [
+        &b"Dec 13 11:35:57 mac some words here: not a tag"[..],
+        b"Dec 13 11:35:57 mac a b[x1]: y",
+        b"Dec 13 11:35:57 mac a [1]: y",
+    ] {
+        assert_eq!(
+            parse(line).unwrap().app_name,
+            None,
+            "{}",
+            String::from_utf8_lossy(line)
+        );
+    }
+}
+
+#[test]
 fn rejects() {
     for line in [
         &b""[..],
