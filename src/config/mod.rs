@@ -44,6 +44,8 @@ pub enum Format {
     Auditd,
     Java,
     Kv,
+    /// Per-line detection among the formats above (`normalise::auto`).
+    Auto,
 }
 
 impl Format {
@@ -59,6 +61,7 @@ impl Format {
             Format::Auditd => "auditd",
             Format::Java => "java",
             Format::Kv => "kv",
+            Format::Auto => "auto",
         }
     }
 
@@ -84,7 +87,7 @@ impl std::str::FromStr for Format {
         Format::deserialize(serde::de::value::StrDeserializer::<serde::de::value::Error>::new(s))
             .map_err(|_| {
                 format!(
-                    "unknown format {s:?}; expected apache_access, nginx_access, syslog, json, apache_error, nginx_error, auditd, java or kv"
+                    "unknown format {s:?}; expected apache_access, nginx_access, syslog, json, apache_error, nginx_error, auditd, java, kv or auto"
                 )
             })
     }

@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod auto;
 pub mod cpr;
 pub mod java;
 pub mod json;
@@ -94,24 +95,12 @@ impl Normaliser {
         event.record = text::RecordText::new(record);
         event.msg = event.record.whole();
         let parsed = match self.format {
-            Format::ApacheAccess => self.map_access(record, event, "apache"),
-            Format::NginxAccess => self.map_access(record, event, "nginx"),
-            Format::Syslog => syslog::map(record, &self.clock, ctx.now, event),
-            Format::Json => json::map(record, event),
-            Format::ApacheError => web_error::map_apache(record, &self.clock, ctx.now, event),
-            Format::NginxError => web_error::map_nginx(record, &self.clock, ctx.now, event),
-            Format::Auditd => audit::map(record, event),
-            Format::Java => java::map(record, &self.clock, ctx.now, event),
-            Format::Kv => kv::map(record, event),
+            Format::Auto => self.map_auto(record, ctx, event),
+            format => self.map(format, record, ctx, event),
         };
         if let Err(reason) = parsed {
-            event.fields.clear();
-            event.labels.clear();
-            event.time = ctx.now;
-            event.norm_id = "Raw";
+            undo_mapping(event, ctx.now);
             event.app_name = self.format.name();
-            event.severity = 6;
-            event.facility = 1;
             event.label("Unparsed");
             event.parse_error = Some(format!("{}: {reason}", self.format.name()));
         }
@@ -124,6 +113,54 @@ impl Normaliser {
             }
         }
     }
+
+    /// Maps `record` as `format` (not `auto`).
+    fn map<'a>(
+        &self,
+        format: Format,
+        record: &'a [u8],
+        ctx: &RecordContext,
+        event: &mut Event<'a>,
+    ) -> MapResult {
+        match format {
+            Format::ApacheAccess => self.map_access(record, event, "apache"),
+            Format::NginxAccess => self.map_access(record, event, "nginx"),
+            Format::Syslog => syslog::map(record, &self.clock, ctx.now, event),
+            Format::Json => json::map(record, event),
+            Format::ApacheError => web_error::map_apache(record, &self.clock, ctx.now, event),
+            Format::NginxError => web_error::map_nginx(record, &self.clock, ctx.now, event),
+            Format::Auditd => audit::map(record, event),
+            Format::Java => java::map(record, &self.clock, ctx.now, event),
+            Format::Kv => kv::map(record, event),
+            Format::Auto => Err("auto is not a format of its own".into()),
+        }
+    }
+
+    /// `auto`: the first of the line's candidate formats whose mapping accepts it.
+    fn map_auto<'a>(
+        &self,
+        record: &'a [u8],
+        ctx: &RecordContext,
+        event: &mut Event<'a>,
+    ) -> MapResult {
+        for &format in auto::candidates(record) {
+            if self.map(format, record, ctx, event).is_ok() {
+                return Ok(());
+            }
+            undo_mapping(event, ctx.now);
+        }
+        Err("no format recognised the line".into())
+    }
+}
+
+/// Takes back what a mapping that rejected the record wrote, keeping the record and `msg`.
+fn undo_mapping(event: &mut Event<'_>, now: EventTime) {
+    event.fields.clear();
+    event.labels.clear();
+    event.time = now;
+    event.norm_id = "Raw";
+    event.severity = 6;
+    event.facility = 1;
 }
 
 impl Normaliser {
