@@ -27,9 +27,11 @@ pub fn candidates(line: &[u8]) -> &'static [Format] {
                 &[NginxError]
             } else if year_first && byte(4, b'-') {
                 &[Java, Syslog, Kv]
-            } else if digit(1) && byte(2, b'/') && byte(5, b'/') && byte(8, b' ') {
-                &[Java]
-            } else if digit(1) && byte(2, b'-') && line.get(3..6).is_some_and(is_month) {
+            } else if digit(1)
+                && (byte(2, b'/') && byte(5, b'/') && byte(8, b' ')
+                    || byte(2, b'-') && line.get(3..6).is_some_and(is_month))
+            {
+                // Spark `17/06/09 20:10:40`, Tomcat `21-Jul-2025 01:02:43.123`.
                 &[Java]
             } else {
                 &[ApacheAccess, Kv]
