@@ -62,9 +62,12 @@ struct NormaliseArgs {
     /// Site key file for CPR pseudonymisation (without it: CPR:REDACTED).
     #[arg(long)]
     cpr_key_file: Option<PathBuf>,
-    /// Leave CPR numbers as they are.
-    #[arg(long)]
-    no_redact_cpr: bool,
+    /// Pseudonymise CPR numbers (true) or leave them as they are (false).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    redact_cpr: bool,
+    /// Longer records are cut to this size and labelled Truncated, as a file source does (e.g. 64KiB).
+    #[arg(long, value_parser = parse_size, default_value = "1MiB")]
+    max_line_bytes: usize,
     /// Payload encoding.
     #[arg(long, value_enum, default_value_t = EncodingArg::Json)]
     encoding: EncodingArg,
@@ -132,7 +135,7 @@ fn normalise_command(args: NormaliseArgs) -> anyhow::Result<()> {
             device_name: args.device_name,
             source_name: args.source_name,
             cpr_key_file: args.cpr_key_file,
-            redact_cpr: !args.no_redact_cpr,
+            redact_cpr: args.redact_cpr,
             multiline_start: args.multiline_start,
         },
         now,
@@ -142,8 +145,15 @@ fn normalise_command(args: NormaliseArgs) -> anyhow::Result<()> {
             EncodingArg::Kv => Encoding::Kv,
         },
         rfc5424: args.rfc5424,
+        max_line_bytes: args.max_line_bytes,
     };
     normalise(&request, &mut std::io::stdout().lock())
+}
+
+fn parse_size(text: &str) -> Result<usize, String> {
+    logferry::config::parse_size(text)
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("{text:?} is not a size (e.g. 65536, \"64KiB\", \"1MiB\")"))
 }
 
 fn parse_regex(text: &str) -> Result<regex::bytes::Regex, String> {

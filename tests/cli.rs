@@ -179,3 +179,43 @@ fn bad_arguments_are_clear_errors() {
     let out = logferry().arg("--version").output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("logferry 0.1.0"));
 }
+
+#[test]
+fn normalise_cuts_long_records_and_can_leave_cpr_numbers() {
+    let run = |args: &[&str], input: &[u8]| {
+        let mut child = logferry()
+            .args(["normalise", "--format", "syslog", "--timezone", "UTC"])
+            .args([
+                "--now",
+                "2026-11-26T12:00:00Z",
+                "--device-name",
+                "h",
+                "--encoding",
+                "kv",
+            ])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let long = format!("Nov 26 10:00:00 h1 app[1]: {}\n", "x".repeat(200));
+    let cut = run(&["--max-line-bytes", "64"], long.as_bytes());
+    assert!(cut.contains("label=\"Syslog,Truncated\""), "{cut}");
+    assert!(
+        cut.contains(&format!("message={} ", "x".repeat(64 - 27))),
+        "{cut}"
+    );
+    assert!(!run(&[], long.as_bytes()).contains("Truncated"));
+    let cpr = b"Nov 26 10:00:00 h1 app[1]: borger 010203-1234 ringede\n";
+    assert!(run(&[], cpr).contains("CPR:REDACTED"));
+    let kept = run(&["--redact-cpr", "false"], cpr);
+    assert!(
+        kept.contains("borger 010203-1234 ringede") && !kept.contains("CPR:"),
+        "{kept}"
+    );
+}

@@ -28,6 +28,7 @@ pub fn normalise_file(settings: &SourceSettings, now: &str, path: &Path) -> Vec<
         input: Some(path.to_path_buf()),
         encoding: Encoding::Json,
         rfc5424: false,
+        max_line_bytes: logferry::config::default_max_line_bytes(),
     };
     let mut out = Vec::new();
     if let Err(e) = normalise(&request, &mut out) {

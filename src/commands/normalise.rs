@@ -26,6 +26,8 @@ pub struct NormaliseRequest {
     pub encoding: Encoding,
     /// Wrap each event in the RFC 5424 header, as a syslog sink sends it.
     pub rfc5424: bool,
+    /// Longer records are cut to this many bytes and labelled `Truncated`, as a file source does.
+    pub max_line_bytes: usize,
 }
 
 /// Reads every record of the input and writes one encoded event per line to `out`.
@@ -64,7 +66,7 @@ pub fn normalise(request: &NormaliseRequest, out: &mut impl Write) -> anyhow::Re
     ) {
         Some(rule) => {
             let mut records = Vec::new();
-            MultilineFramer::new(rule, usize::MAX).finish(&data, &mut records);
+            MultilineFramer::new(rule, request.max_line_bytes).finish(&data, &mut records);
             records
                 .into_iter()
                 .map(|r| (&data[r.bytes], r.truncated))
@@ -73,7 +75,14 @@ pub fn normalise(request: &NormaliseRequest, out: &mut impl Write) -> anyhow::Re
         None => {
             let lines = Lines::new(&data);
             let last = Some(trim_cr(lines.rest())).filter(|l| !l.is_empty());
-            lines.chain(last).map(|line| (line, false)).collect()
+            let max = request.max_line_bytes;
+            lines
+                .chain(last)
+                .map(|line| match line.get(..max) {
+                    Some(cut) if line.len() > max => (cut, true),
+                    _ => (line, false),
+                })
+                .collect()
         }
     };
     for (record, truncated) in records {

@@ -339,7 +339,8 @@ fn json() -> Encoding {
 fn kv() -> Encoding {
     Encoding::Kv
 }
-fn default_max_line_bytes() -> usize {
+/// The default `max_line_bytes` of a source, also `logferry normalise`'s.
+pub fn default_max_line_bytes() -> usize {
     1 << 20
 }
 fn default_scan_interval() -> Duration {
