@@ -385,25 +385,7 @@ pub fn parse_ctime(b: &[u8]) -> Result<(DateTime, usize), ParseError> {
 /// Returns the date-time (`year` always `Some`, `offset_seconds` always `None`) and the number of
 /// bytes consumed; error offsets are relative to `b`.
 pub fn parse_slashed(b: &[u8]) -> Result<(DateTime, usize), ParseError> {
-    let mut c = Cursor { b, pos: 0 };
-    let year = c.digits(4, "expected year")? as i32;
-    c.expect(b'/', "expected '/' after year")?;
-    let month = c.two("expected month")?;
-    c.expect(b'/', "expected '/' after month")?;
-    let day = c.two("expected day")?;
-    c.expect(b' ', "expected space after date")?;
-    let (hour, minute, second, nanos) = c.hms()?;
-    let dt = DateTime {
-        year: Some(year),
-        month,
-        day,
-        hour,
-        minute,
-        second,
-        nanos,
-        offset_seconds: None,
-    };
-    Ok((validate(dt, 0)?, c.pos))
+    parse_slashed_date(b, 4)
 }
 
 /// Parses the two-digit-year stamp `yy/mm/dd hh:mm:ss[.frac]` (Spark's default log4j layout);
@@ -412,8 +394,18 @@ pub fn parse_slashed(b: &[u8]) -> Result<(DateTime, usize), ParseError> {
 /// Returns the date-time (`offset_seconds` always `None`) and the number of bytes consumed; error
 /// offsets are relative to `b`.
 pub fn parse_short_ymd(b: &[u8]) -> Result<(DateTime, usize), ParseError> {
+    parse_slashed_date(b, 2)
+}
+
+/// `y…/mm/dd hh:mm:ss[.frac]` with a year of `year_digits` digits (2 → 20yy).
+fn parse_slashed_date(b: &[u8], year_digits: usize) -> Result<(DateTime, usize), ParseError> {
     let mut c = Cursor { b, pos: 0 };
-    let year = 2000 + c.digits(2, "expected year")? as i32;
+    let digits = c.digits(year_digits, "expected year")? as i32;
+    let year = if year_digits == 2 {
+        2000 + digits
+    } else {
+        digits
+    };
     c.expect(b'/', "expected '/' after year")?;
     let month = c.two("expected month")?;
     c.expect(b'/', "expected '/' after month")?;
