@@ -171,7 +171,8 @@ fn unescape_sd(raw: &[u8]) -> Cow<'_, [u8]> {
 mod tests {
     use super::*;
     use crate::syslog::parse;
-    use crate::testutil::params;
+    use crate::testutil::{mutations, params};
+    use proptest::prelude::*;
 
     #[test]
     fn sd_escapes_and_errors() {
@@ -208,6 +209,28 @@ mod tests {
                 String::from_utf8_lossy(bad)
             );
             assert_eq!(items.iter().filter(|i| i.is_err()).count(), 1);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// The iterator on any bytes ends (after at most one error) and never panics.
+        #[test]
+        fn sd_params_never_panic_and_end(b in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let items: Vec<_> = sd_params(&b).take(b.len() + 1).collect();
+            prop_assert!(items.len() <= b.len());
+            prop_assert!(items.iter().filter(|i| i.is_err()).count() <= 1);
+        }
+
+        #[test]
+        fn sd_params_never_panic_on_mutations(b in mutations(&[
+            br#"[exampleSDID@32473 iut="3" eventSource="Application" eventID="1011"][examplePriority@32473 class="high"]"#,
+            br#"[a@1 x="q\"b\\s\]e\n" y=""][empty@2][c z="]"]"#,
+        ])) {
+            let items: Vec<_> = sd_params(&b).take(b.len() + 1).collect();
+            prop_assert!(items.len() <= b.len());
+            prop_assert!(items.iter().filter(|i| i.is_err()).count() <= 1);
         }
     }
 }

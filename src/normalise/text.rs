@@ -1,6 +1,7 @@
 //! Small conversions from log bytes to field text: lossy UTF-8, IP canonical form, snake_case.
 
 use std::borrow::Cow;
+use std::io::Write;
 use std::net::IpAddr;
 
 use crate::event::{Event, Value};
@@ -94,11 +95,19 @@ pub fn ip_text(raw: &[u8]) -> Option<Cow<'_, str>> {
     match ip {
         IpAddr::V4(_) => Some(Cow::Borrowed(text)),
         IpAddr::V6(v6) => {
-            let canonical = v6.to_string();
-            Some(if canonical == text {
+            // Formatted on the stack, so an address that is already canonical (the usual case)
+            // costs no allocation; 39 bytes is the longest IPv6 text.
+            let mut buf = [0u8; 48];
+            let mut free = &mut buf[..];
+            if write!(free, "{v6}").is_err() {
+                return Some(Cow::Owned(v6.to_string()));
+            }
+            let len = 48 - free.len();
+            let canonical = buf.get(..len).unwrap_or_default();
+            Some(if canonical == text.as_bytes() {
                 Cow::Borrowed(text)
             } else {
-                Cow::Owned(canonical)
+                Cow::Owned(v6.to_string())
             })
         }
     }
@@ -117,13 +126,13 @@ pub fn canonical_int(raw: &[u8]) -> Option<i64> {
 /// `camelCase`, `dotted.name`, `kebab-name` and `Mixed Case` to `snake_case`; runs of capitals stay one
 /// word (`eventID` → `event_id`, `HTTPStatus` → `http_status`).
 pub fn snake_case(name: &str) -> String {
-    let chars: Vec<char> = name.chars().collect();
+    // One allocation, the result: neighbours are looked up in `name`, not in a copy of its chars.
     let mut out = String::with_capacity(name.len() + 4);
-    for (i, &c) in chars.iter().enumerate() {
+    let mut prev: Option<char> = None;
+    for (i, c) in name.char_indices() {
         if c.is_alphanumeric() {
             if c.is_uppercase() {
-                let prev = i.checked_sub(1).and_then(|p| chars.get(p)).copied();
-                let next = chars.get(i + 1).copied();
+                let next = name.get(i + c.len_utf8()..).and_then(|r| r.chars().next());
                 let boundary = match prev {
                     Some(p) if p.is_lowercase() || p.is_ascii_digit() => true,
                     Some(p) if p.is_uppercase() => next.is_some_and(|n| n.is_lowercase()),
@@ -139,6 +148,7 @@ pub fn snake_case(name: &str) -> String {
         } else if !out.is_empty() && !out.ends_with('_') {
             out.push('_');
         }
+        prev = Some(c);
     }
     while out.ends_with('_') {
         out.pop();
