@@ -15,6 +15,7 @@ use toml::Spanned;
 
 mod load;
 
+pub(crate) use load::line_column;
 pub use load::{load_file, parse, ConfigErrors, ConfigProblem};
 
 /// The configuration used by `logferry run` without `--config`: the sample logs to stdout.
