@@ -85,7 +85,7 @@ pub fn run(paths: &[impl AsRef<Path>], out: &mut impl Write, err: &mut impl Writ
             }
         }
     }
-    let _ = writeln!(out, "\n{} passed, {failed} failed", passed);
+    let _ = writeln!(out, "\n{passed} passed, {failed} failed");
     if bad_file {
         Outcome::BadFile
     } else if failed > 0 {
