@@ -14,6 +14,7 @@ pub mod event;
 pub mod normalise;
 pub mod pipeline;
 pub mod process;
+pub mod query;
 pub mod records;
 pub mod sinks;
 pub mod sources;

@@ -36,6 +36,13 @@ enum Command {
     },
     /// Print the normalised event of every record in FILE (or stdin), one per line.
     Normalise(NormaliseArgs),
+    /// Run pipeline tests: records, source settings, and expected fields or LogPoint queries
+    /// (docs/testing-pipelines.md). Exit 0 when all pass, 1 on failures, 2 on a bad test file.
+    Test {
+        /// Test files (TOML, `[[tests]]` tables).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -100,6 +107,14 @@ fn main() -> ExitCode {
             }
         }
         Command::Normalise(args) => normalise_command(args),
+        Command::Test { files } => {
+            let outcome = logferry::commands::test::run(
+                &files,
+                &mut std::io::stdout().lock(),
+                &mut std::io::stderr().lock(),
+            );
+            return ExitCode::from(outcome.exit_code());
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

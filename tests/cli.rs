@@ -219,3 +219,95 @@ fn normalise_cuts_long_records_and_can_leave_cpr_numbers() {
         "{kept}"
     );
 }
+
+/// `logferry test FILE...`: exit code, stdout, stderr.
+fn pipeline_test(files: &[&std::path::Path]) -> (Option<i32>, String, String) {
+    let out = logferry().arg("test").args(files).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn test_passes_on_the_shipped_example_covering_every_format() {
+    let example = std::path::Path::new("examples/pipeline-tests.toml");
+    let (code, stdout, stderr) = pipeline_test(&[example]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(!stdout.contains("FAILED"), "{stdout}");
+    let text = std::fs::read_to_string(example).unwrap();
+    for format in [
+        "apache_access",
+        "nginx_access",
+        "syslog",
+        "json",
+        "apache_error",
+        "nginx_error",
+        "auditd",
+        "java",
+        "kv",
+    ] {
+        assert!(
+            text.contains(&format!("format = \"{format}\"")),
+            "no test of {format}"
+        );
+    }
+}
+
+#[test]
+fn test_fails_on_a_wrong_expectation_with_a_readable_diff() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wrong.toml");
+    std::fs::write(
+        &path,
+        r#"[[tests]]
+name = "failed ssh login"
+format = "syslog"
+input = "Nov 26 06:55:46 app03 sshd[24200]: Failed password for root from 198.51.100.4 port 2222 ssh2"
+expect_fields = { user = "admin", source_port = "2222" }
+expect_query = 'label="User" label="Login" label="Successful" source_address="198.51.*"'
+
+[[tests]]
+name = "right"
+format = "syslog"
+input = "Nov 26 06:55:46 app03 sshd[24200]: Failed password for root from 198.51.100.4 port 2222 ssh2"
+expect_query = 'user=root'
+"#,
+    )
+    .unwrap();
+    let (code, stdout, _) = pipeline_test(&[&path]);
+    assert_eq!(code, Some(1), "{stdout}");
+    let file = path.display();
+    let expected = format!(
+        "FAILED failed ssh login ({file}:2)
+    source_port  expected \"2222\" (string), got 2222 (integer): same text, different type
+    user         expected \"admin\", got \"root\"
+    expect_query does not match: label=\"User\" label=\"Login\" label=\"Successful\" source_address=\"198.51.*\"
+      failing clause: label=\"Successful\"
+    event: {{\"log_ts\":1795676146,\"norm_id\":\"LinuxSshd\",\"label\":[\"User\",\"Login\",\"Failed\"],"
+    );
+    assert!(stdout.starts_with(&expected), "{stdout}");
+    assert!(stdout.contains("\nok     right\n"), "{stdout}");
+    assert!(stdout.ends_with("\n1 passed, 1 failed\n"), "{stdout}");
+}
+
+#[test]
+fn test_reports_a_bad_test_file_with_its_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        "[[tests]]\nname = \"x\"\nformat = \"syslog\"\ninput = \"x\"\nexpect_query = 'user=root OR'\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = pipeline_test(&[&path]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with(&format!(
+            "{}:5:29: test \"x\": expect_query, column 13: expected a term after OR",
+            path.display()
+        )),
+        "{stderr}"
+    );
+}

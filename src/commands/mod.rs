@@ -1,4 +1,5 @@
 //! The subcommands besides `run`: each takes its parsed arguments and does one job.
 
 pub mod normalise;
+pub mod test;
 pub mod validate;

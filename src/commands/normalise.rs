@@ -58,24 +58,60 @@ pub fn normalise(request: &NormaliseRequest, out: &mut impl Write) -> anyhow::Re
         framing: Framing::Lf,
         include_msg: true,
     };
-    let mut event = Event::new(normaliser.device_name(), source_name);
     let (mut encoder, mut buffer) = (Encoder::new(format), Vec::new());
-    let records: Vec<(&[u8], bool)> = match StartRule::for_source(
-        request.settings.format,
-        request.settings.multiline_start.as_ref(),
-    ) {
+    each_event(
+        &normaliser,
+        &request.settings,
+        request.max_line_bytes,
+        &data,
+        source_name,
+        now,
+        |event| encoder.write(event, &mut buffer),
+    );
+    out.write_all(&buffer).context("writing the events")?;
+    out.flush().context("writing the events")
+}
+
+/// Normalises every record of `data` exactly as a source with `settings` and `max_line_bytes` would
+/// (same record framing, same normaliser), handing each event to `each` in order.
+pub fn each_event(
+    normaliser: &Normaliser,
+    settings: &SourceSettings,
+    max_line_bytes: usize,
+    data: &[u8],
+    source_name: &str,
+    now: EventTime,
+    mut each: impl FnMut(&Event<'_>),
+) {
+    let mut event = Event::new(normaliser.device_name(), source_name);
+    for (record, truncated) in records(settings, max_line_bytes, data) {
+        event.reset();
+        let ctx = RecordContext { now, truncated };
+        normaliser.normalise(record, &ctx, &mut event);
+        each(&event);
+    }
+}
+
+/// The records of `data` (with whether each was cut short): multi-line records where the source
+/// groups lines, else non-empty lines; the last record need not end with a newline.
+fn records<'d>(
+    settings: &SourceSettings,
+    max_line_bytes: usize,
+    data: &'d [u8],
+) -> Vec<(&'d [u8], bool)> {
+    match StartRule::for_source(settings.format, settings.multiline_start.as_ref()) {
         Some(rule) => {
             let mut records = Vec::new();
-            MultilineFramer::new(rule, request.max_line_bytes).finish(&data, &mut records);
+            MultilineFramer::new(rule, max_line_bytes).finish(data, &mut records);
             records
                 .into_iter()
                 .map(|r| (&data[r.bytes], r.truncated))
                 .collect()
         }
         None => {
-            let lines = Lines::new(&data);
+            let lines = Lines::new(data);
             let last = Some(trim_cr(lines.rest())).filter(|l| !l.is_empty());
-            let max = request.max_line_bytes;
+            let max = max_line_bytes;
             lines
                 .chain(last)
                 .map(|line| match line.get(..max) {
@@ -84,13 +120,5 @@ pub fn normalise(request: &NormaliseRequest, out: &mut impl Write) -> anyhow::Re
                 })
                 .collect()
         }
-    };
-    for (record, truncated) in records {
-        event.reset();
-        let ctx = RecordContext { now, truncated };
-        normaliser.normalise(record, &ctx, &mut event);
-        encoder.write(&event, &mut buffer);
     }
-    out.write_all(&buffer).context("writing the events")?;
-    out.flush().context("writing the events")
 }

@@ -15,6 +15,7 @@ use toml::Spanned;
 
 mod load;
 
+pub(crate) use load::line_column;
 pub use load::{load_file, parse, ConfigErrors, ConfigProblem};
 
 /// The configuration used by `logferry run` without `--config`: the sample logs to stdout.
@@ -372,7 +373,7 @@ fn default_shutdown_timeout() -> Duration {
 }
 
 /// Reads `1048576`, `"512KiB"`, `"1MiB"`, `"2GiB"` (binary units; `KB`/`MB`/`GB` are decimal).
-fn de_size<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+pub(crate) fn de_size<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Size {
