@@ -349,17 +349,27 @@ impl Metrics {
             Kind::Gauge,
             "File length minus the offset delivered to every sink, per followed file (at most 256 per source).",
         );
+        // File lengths first: a slow `stat` must not hold the checkpoint store's lock.
+        let lengths: Vec<Vec<u64>> = followed
+            .iter()
+            .map(|(_, files)| {
+                files
+                    .iter()
+                    .take(MAX_LAG_SERIES_PER_SOURCE)
+                    .map(current_len)
+                    .collect()
+            })
+            .collect();
         let Ok(checkpoints) = self.checkpoints.lock() else {
             return;
         };
-        for (source, files) in &followed {
-            for file in files.iter().take(MAX_LAG_SERIES_PER_SOURCE) {
+        for ((source, files), lengths) in followed.iter().zip(&lengths) {
+            for (file, len) in files.iter().zip(lengths) {
                 let delivered = checkpoints.offset(&file.id).unwrap_or(0);
-                let lag = current_len(file).saturating_sub(delivered);
                 e.sample(
                     "logferry_file_read_lag_bytes",
                     &[("source", source), ("path", &file.path)],
-                    lag,
+                    len.saturating_sub(delivered),
                 );
             }
         }
@@ -440,5 +450,114 @@ impl DeliveryTiming {
     /// Records the latency from the read until now for every event of the batch.
     pub fn record(&self) {
         self.latency.record(self.read_at.elapsed(), self.events);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registry() -> (Metrics, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let checkpoints = Arc::new(Mutex::new(Checkpoints::load(dir.path()).unwrap()));
+        (Metrics::new(checkpoints), dir)
+    }
+
+    #[test]
+    fn registered_series_exist_at_zero() {
+        let (mut metrics, _dir) = registry();
+        metrics.add_sink("out", Arc::new(SinkMetrics::new(16)));
+        let web = metrics.add_source("web", Format::ApacheAccess);
+        let other = metrics.add_source("other", Format::ApacheAccess);
+        assert!(Arc::ptr_eq(&web.parse_failures, &other.parse_failures));
+        let text = metrics.render();
+        for line in [
+            "logferry_source_events_total{source=\"web\"} 0",
+            "logferry_source_events_total{source=\"other\"} 0",
+            "logferry_sink_events_total{sink=\"out\"} 0",
+            "logferry_sink_buffer_capacity_batches{sink=\"out\"} 16",
+            "logferry_parse_failures_total{format=\"apache_access\"} 0",
+            "logferry_events_dropped_total{reason=\"sink_stopped\"} 0",
+            "logferry_end_to_end_latency_seconds{quantile=\"0.99\"} NaN",
+            "logferry_end_to_end_latency_seconds_count 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
+        }
+        assert_eq!(
+            text.matches("# TYPE logferry_parse_failures_total").count(),
+            1
+        );
+    }
+
+    #[test]
+    fn sink_state_and_buffer() {
+        let sink = SinkMetrics::new(4);
+        assert!(!sink.is_failing() && !sink.is_connected());
+        sink.failed();
+        assert!(sink.is_failing());
+        sink.connected();
+        assert!(sink.is_connected() && !sink.is_failing());
+        assert_eq!(
+            sink.reconnects.get(),
+            0,
+            "the first connection is no reconnect"
+        );
+        sink.disconnected();
+        assert!(!sink.is_failing());
+        sink.connected();
+        assert_eq!(sink.reconnects.get(), 1);
+        sink.queued(10);
+        sink.queued(5);
+        sink.refused(5);
+        sink.delivered(1, 10, 300);
+        assert_eq!(
+            (sink.buffer_batches.get(), sink.buffer_events.get()),
+            (0, 0)
+        );
+        assert_eq!((sink.events.get(), sink.bytes.get()), (10, 300));
+    }
+
+    #[test]
+    fn failing_sinks_are_named() {
+        let (mut metrics, _dir) = registry();
+        let a = Arc::new(SinkMetrics::new(1));
+        metrics.add_sink("a", Arc::clone(&a));
+        metrics.add_sink("b", Arc::new(SinkMetrics::new(1)));
+        assert!(metrics.failing_sinks().is_empty());
+        a.failed();
+        assert_eq!(metrics.failing_sinks(), vec!["a"]);
+    }
+
+    #[test]
+    fn read_lag_of_a_followed_file() {
+        let (mut metrics, dir) = registry();
+        let counters = metrics.add_source("web", Format::Syslog);
+        let path = dir.path().join("a \"quoted\".log");
+        std::fs::write(&path, "0123456789").unwrap();
+        let meta = std::fs::metadata(&path).unwrap();
+        let id = FileId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            fingerprint: 1,
+        };
+        let path_text = path.to_string_lossy().into_owned();
+        metrics
+            .checkpoints
+            .lock()
+            .unwrap()
+            .track(id, &path_text, 4, 0);
+        counters.source.set_files(vec![FollowedFile {
+            path: path_text.clone(),
+            id,
+            len: 7,
+        }]);
+        let escaped = path_text.replace('"', "\\\"");
+        let line = format!("logferry_file_read_lag_bytes{{source=\"web\",path=\"{escaped}\"}} 6");
+        let text = metrics.render();
+        assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
+        assert!(
+            text.contains("logferry_source_files{source=\"web\"} 1"),
+            "{text}"
+        );
     }
 }
