@@ -14,6 +14,7 @@ use bytes::Bytes;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::checkpoint::FileRange;
+use crate::metrics::DeliveryTiming;
 
 /// What a fully acknowledged batch proves was delivered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +49,8 @@ pub struct AckToken(Arc<AckState>);
 struct AckState {
     remaining: AtomicUsize,
     receipt: Mutex<Option<Receipt>>,
+    /// Records the end-to-end latency at the last acknowledgement.
+    timing: Option<DeliveryTiming>,
 }
 
 impl AckToken {
@@ -56,12 +59,25 @@ impl AckToken {
         AckToken(Arc::new(AckState {
             remaining: AtomicUsize::new(sinks),
             receipt: Mutex::new(Some(receipt)),
+            timing: None,
+        }))
+    }
+
+    /// Like [`AckToken::new`], and the last acknowledgement records the batch's latency.
+    pub fn timed(sinks: usize, receipt: Receipt, timing: DeliveryTiming) -> Self {
+        AckToken(Arc::new(AckState {
+            remaining: AtomicUsize::new(sinks),
+            receipt: Mutex::new(Some(receipt)),
+            timing: Some(timing),
         }))
     }
 
     /// Records one sink's acknowledgement; the last one sends the receipt.
     pub fn ack(&self) {
         if self.0.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+            if let Some(timing) = &self.0.timing {
+                timing.record();
+            }
             let receipt = match self.0.receipt.lock() {
                 Ok(mut guard) => guard.take(),
                 Err(poisoned) => poisoned.into_inner().take(),

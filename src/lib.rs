@@ -11,6 +11,7 @@ pub mod commands;
 pub mod config;
 pub mod encode;
 pub mod event;
+pub mod metrics;
 pub mod normalise;
 pub mod pipeline;
 pub mod process;

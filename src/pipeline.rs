@@ -1,7 +1,8 @@
 //! Wiring and lifecycle of `logferry run`: sinks, sources, the checkpoint store, and graceful shutdown.
 //!
 //! Start: the checkpoint store is loaded, every sink gets a bounded queue and a task, every source a
-//! thread whose processor sends to the queues of the sinks that take it.
+//! thread whose processor sends to the queues of the sinks that take it. With `[api]`, a task serves
+//! the metrics registered for them (bound before anything starts; stopped last).
 //!
 //! Stop (SIGTERM or SIGINT): sources stop reading and drop their queue ends; each sink drains what is
 //! queued and closes its connection gracefully; acknowledgements reach the checkpoint store, which
@@ -21,9 +22,10 @@ use tokio_util::sync::CancellationToken;
 use crate::batch::{BatchSender, Delivered};
 use crate::checkpoint::Checkpoints;
 use crate::config::{Config, SinkKind};
+use crate::metrics::{api, Metrics, SinkMetrics};
 use crate::normalise::Normaliser;
-use crate::process::Processor;
-use crate::sinks::console::ConsoleSink;
+use crate::process::{Processor, SinkInput};
+use crate::sinks::console::{self, ConsoleSink};
 use crate::sinks::syslog::SyslogSink;
 use crate::sources::file::FileSource;
 
@@ -64,25 +66,41 @@ pub async fn run_until(
     let checkpoints = Arc::new(Mutex::new(Checkpoints::load(&config.data_dir)?));
     let (ack_tx, ack_rx) = mpsc::unbounded_channel();
     let abort = CancellationToken::new();
+    let mut metrics = Metrics::new(Arc::clone(&checkpoints));
+    // Bound before anything starts, so that an address in use stops the start with an error.
+    let api_listener = match &config.api {
+        Some(api) => Some(
+            tokio::net::TcpListener::bind(api.address)
+                .await
+                .with_context(|| format!("[api] cannot listen on {}", api.address))?,
+        ),
+        None => None,
+    };
 
-    let mut queues: BTreeMap<String, BatchSender> = BTreeMap::new();
+    let mut queues: BTreeMap<String, (BatchSender, Arc<SinkMetrics>)> = BTreeMap::new();
     let mut sinks = JoinSet::new();
     for (name, sink) in &config.sinks {
         let capacity = match &sink.kind {
             SinkKind::Syslog(s) => s.queue_batches,
-            SinkKind::Console(_) => 4,
+            SinkKind::Console(_) => console::QUEUE_BATCHES,
         };
         let (tx, rx) = mpsc::channel(capacity);
-        queues.insert(name.clone(), tx);
-        match &sink.kind {
+        let sink_metrics = match &sink.kind {
             SinkKind::Console(_) => {
-                sinks.spawn(ConsoleSink::new(name).run(rx, abort.clone()));
+                let sink = ConsoleSink::new(name);
+                let sink_metrics = sink.metrics();
+                sinks.spawn(sink.run(rx, abort.clone()));
+                sink_metrics
             }
             SinkKind::Syslog(s) => {
                 let sink = SyslogSink::new(name, s).with_context(|| format!("sink {name:?}"))?;
+                let sink_metrics = sink.metrics();
                 sinks.spawn(sink.run(rx, abort.clone()));
+                sink_metrics
             }
-        }
+        };
+        metrics.add_sink(name, Arc::clone(&sink_metrics));
+        queues.insert(name.clone(), (tx, sink_metrics));
     }
 
     let mut stops = Vec::new();
@@ -93,14 +111,26 @@ pub async fn run_until(
             .iter()
             .filter(|(_, sink)| sink.inputs.contains(name))
             .filter_map(|(sink_name, sink)| {
-                Some((sink.wire_format(), queues.get(sink_name)?.clone()))
+                let (queue, sink_metrics) = queues.get(sink_name)?;
+                Some(SinkInput {
+                    format: sink.wire_format(),
+                    queue: queue.clone(),
+                    metrics: Arc::clone(sink_metrics),
+                })
             })
             .collect();
         let normaliser =
             Normaliser::new(&source.settings()).with_context(|| format!("source {name:?}"))?;
-        let processor = Processor::new(normaliser, outputs, ack_tx.clone());
-        let file_source =
-            FileSource::new(name, source.clone(), processor, Arc::clone(&checkpoints));
+        let counters = metrics.add_source(name, source.format);
+        let source_metrics = Arc::clone(&counters.source);
+        let processor = Processor::new(normaliser, outputs, ack_tx.clone(), counters);
+        let file_source = FileSource::new(
+            name,
+            source.clone(),
+            processor,
+            Arc::clone(&checkpoints),
+            source_metrics,
+        );
         stops.push(file_source.stop_handle());
         let thread = std::thread::Builder::new()
             .name(format!("source-{name}"))
@@ -111,6 +141,10 @@ pub async fn run_until(
     // Only the processors hold queue ends now: when the sources stop, the sinks see their input close.
     drop(queues);
     drop(ack_tx);
+
+    let api_stop = CancellationToken::new();
+    let api_task = api_listener
+        .map(|listener| tokio::spawn(api::serve(listener, Arc::new(metrics), api_stop.clone())));
 
     let store_stop = CancellationToken::new();
     let store = tokio::spawn(keep_checkpoints(
@@ -151,6 +185,10 @@ pub async fn run_until(
     }
     store_stop.cancel();
     store.await.context("checkpoint task failed")??;
+    api_stop.cancel();
+    if let Some(task) = api_task {
+        let _ = task.await;
+    }
     tracing::info!("logferry stopped");
     Ok(())
 }

@@ -6,6 +6,7 @@
 //! from reading ahead of its slowest sink.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::Bytes;
 use tokio::sync::mpsc::UnboundedSender;
@@ -15,14 +16,23 @@ use crate::checkpoint::FileRange;
 use crate::config::WireFormat;
 use crate::encode::Encoder;
 use crate::event::{Event, EventTime};
+use crate::metrics::{DeliveryTiming, SinkMetrics, SourceCounters};
 use crate::normalise::{Normaliser, RecordContext};
 use crate::sources::tail::Chunk;
+
+/// One sink's input, as the processor sees it.
+#[derive(Debug)]
+pub struct SinkInput {
+    pub format: WireFormat,
+    pub queue: BatchSender,
+    pub metrics: Arc<SinkMetrics>,
+}
 
 /// The sinks of one wire format.
 #[derive(Debug)]
 struct Route {
     encoder: Encoder,
-    sinks: Vec<BatchSender>,
+    sinks: Vec<(BatchSender, Arc<SinkMetrics>)>,
     buffer: Vec<u8>,
 }
 
@@ -38,23 +48,29 @@ pub struct Processor {
     routes: Vec<Route>,
     sink_count: usize,
     acks: UnboundedSender<Delivered>,
+    counters: SourceCounters,
 }
 
 impl Processor {
-    /// `sinks` pairs each sink's queue with the wire format it wants.
+    /// `sinks` are the inputs of every sink that takes the source; `counters` its metrics.
     pub fn new(
         normaliser: Normaliser,
-        sinks: Vec<(WireFormat, BatchSender)>,
+        sinks: Vec<SinkInput>,
         acks: UnboundedSender<Delivered>,
+        counters: SourceCounters,
     ) -> Self {
         let sink_count = sinks.len();
         let mut routes: Vec<Route> = Vec::new();
-        for (format, sender) in sinks {
-            match routes.iter_mut().find(|r| r.encoder.format() == format) {
-                Some(route) => route.sinks.push(sender),
+        for sink in sinks {
+            let target = (sink.queue, sink.metrics);
+            match routes
+                .iter_mut()
+                .find(|r| r.encoder.format() == sink.format)
+            {
+                Some(route) => route.sinks.push(target),
                 None => routes.push(Route {
-                    encoder: Encoder::new(format),
-                    sinks: vec![sender],
+                    encoder: Encoder::new(sink.format),
+                    sinks: vec![target],
                     buffer: Vec::new(),
                 }),
             }
@@ -64,11 +80,15 @@ impl Processor {
             routes,
             sink_count,
             acks,
+            counters,
         }
     }
 
     /// Processes the records of `chunk`, read from file `range`, and sends them to every sink;
     /// blocks while a sink's queue is full. A chunk without records is acknowledged at once.
+    ///
+    /// Metrics are counted once per chunk: events and bytes read, parse failures, and the latency
+    /// clock starts now (the chunk has just been read).
     pub fn send_chunk(
         &mut self,
         chunk: &Chunk,
@@ -76,6 +96,13 @@ impl Processor {
         range: FileRange,
         now: EventTime,
     ) -> Result<(), SinksClosed> {
+        let read_at = Instant::now();
+        let events = chunk.records.len();
+        self.counters.source.events.add(events as u64);
+        self.counters
+            .source
+            .bytes
+            .add(range.end.saturating_sub(range.start));
         let receipt = Receipt {
             delivered: Delivered::File(range),
             to: self.acks.clone(),
@@ -86,6 +113,7 @@ impl Processor {
         }
         let source_name = self.normaliser.source_name(path);
         let mut event = Event::new(self.normaliser.device_name(), source_name);
+        let mut parse_failures = 0;
         for record in &chunk.records {
             event.reset();
             let ctx = RecordContext {
@@ -94,23 +122,34 @@ impl Processor {
             };
             self.normaliser
                 .normalise(&chunk.data[record.bytes.clone()], &ctx, &mut event);
+            parse_failures += u64::from(event.parse_error.is_some());
             for route in &mut self.routes {
                 route.encoder.write(&event, &mut route.buffer);
             }
         }
-        let ack = AckToken::new(self.sink_count, receipt);
+        self.counters.parse_failures.add(parse_failures);
+        let timing = DeliveryTiming {
+            read_at,
+            events: events as u64,
+            latency: Arc::clone(&self.counters.latency),
+        };
+        let ack = AckToken::timed(self.sink_count, receipt, timing);
         let mut delivered_to = 0;
         for route in &mut self.routes {
             let capacity = route.buffer.capacity();
             let bytes = std::mem::replace(&mut route.buffer, Vec::with_capacity(capacity));
             let batch = Arc::new(EncodedBatch {
                 bytes: Bytes::from(bytes),
-                events: chunk.records.len(),
+                events,
                 ack: ack.clone(),
             });
-            for sink in &route.sinks {
-                if sink.blocking_send(Arc::clone(&batch)).is_ok() {
+            for (queue, metrics) in &route.sinks {
+                metrics.queued(events);
+                if queue.blocking_send(Arc::clone(&batch)).is_ok() {
                     delivered_to += 1;
+                } else {
+                    metrics.refused(events);
+                    self.counters.dropped_sink_stopped.add(events as u64);
                 }
             }
         }

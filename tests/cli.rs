@@ -311,3 +311,44 @@ fn test_reports_a_bad_test_file_with_its_position() {
         "{stderr}"
     );
 }
+
+#[test]
+fn run_logs_json_lines_with_log_format_json() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("logferry.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = \"{0}/data\"\n[sources.web]\ntype = \"file\"\ninclude = [\"{0}/*.log\"]\nformat = \"syslog\"\n[sinks.out]\ntype = \"console\"\ninputs = [\"web\"]\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    let mut child = logferry()
+        .args(["run", "--config"])
+        .arg(&config)
+        .env("LOGFERRY_LOG_FORMAT", "json")
+        .env("LOGFERRY_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut running = None;
+    for line in stderr.lines() {
+        let line = line.unwrap();
+        let value: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        if value["message"] == "logferry running" {
+            running = Some(value);
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let running = running.expect("a 'logferry running' line");
+    assert_eq!(running["level"], "INFO", "{running}");
+    assert_eq!(running["sources"], 1, "{running}");
+    assert!(running["timestamp"].is_string(), "{running}");
+}

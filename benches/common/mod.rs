@@ -192,20 +192,11 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    /// A pipeline for `format` with the settings of a typical source (time zone, device name, CPR redaction).
+    /// A pipeline for `format` with the settings of a typical source (see [`settings`]).
     pub fn new(format: Format) -> Self {
-        let mut settings = SourceSettings::new(format);
-        settings.timezone = Some("Europe/Copenhagen".into());
-        settings.device_name = Some("bench".into());
-        let wire = WireFormat {
-            encoding: Encoding::Kv,
-            rfc5424: true,
-            framing: Framing::Lf,
-            include_msg: true,
-        };
         Pipeline {
-            normaliser: Normaliser::new(&settings).expect("bench settings are valid"),
-            encoder: Encoder::new(wire),
+            normaliser: Normaliser::new(&settings(format)).expect("bench settings are valid"),
+            encoder: Encoder::new(wire()),
             out: Vec::with_capacity(1 << 22),
         }
     }
@@ -234,15 +225,37 @@ impl Pipeline {
         self.out.clear();
     }
 
-    /// A fixed "now" (2026-11-26), so year inference never depends on the day the bench runs.
     fn context() -> RecordContext {
         RecordContext {
-            now: EventTime {
-                unix: 1_795_694_400,
-                nanos: 0,
-                offset_seconds: None,
-            },
+            now: now(),
             truncated: false,
         }
+    }
+}
+
+/// The settings of a typical source: time zone, device name, CPR redaction on.
+pub fn settings(format: Format) -> SourceSettings {
+    let mut settings = SourceSettings::new(format);
+    settings.timezone = Some("Europe/Copenhagen".into());
+    settings.device_name = Some("bench".into());
+    settings
+}
+
+/// What a syslog sink sends: `kv` in an RFC 5424 envelope, LF framed.
+pub fn wire() -> WireFormat {
+    WireFormat {
+        encoding: Encoding::Kv,
+        rfc5424: true,
+        framing: Framing::Lf,
+        include_msg: true,
+    }
+}
+
+/// A fixed "now" (2026-11-26), so year inference never depends on the day the bench runs.
+pub fn now() -> EventTime {
+    EventTime {
+        unix: 1_795_694_400,
+        nanos: 0,
+        offset_seconds: None,
     }
 }

@@ -12,8 +12,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{
-    default_data_dir, default_shutdown_timeout, humantime_serde, Config, ConsoleSinkConfig,
-    FileSourceConfig, SinkConfig, SinkKind, SyslogSinkConfig,
+    default_data_dir, default_shutdown_timeout, humantime_serde, ApiConfig, Config,
+    ConsoleSinkConfig, FileSourceConfig, SinkConfig, SinkKind, SyslogSinkConfig,
 };
 
 /// A problem found in a configuration, with where it is.
@@ -103,6 +103,8 @@ struct Kinds {
     _data_dir: Option<serde::de::IgnoredAny>,
     #[serde(default, rename = "shutdown_timeout")]
     _shutdown_timeout: Option<serde::de::IgnoredAny>,
+    #[serde(default, rename = "api")]
+    _api: Option<serde::de::IgnoredAny>,
     #[serde(default)]
     sources: BTreeMap<String, TypeOnly>,
     #[serde(default)]
@@ -122,6 +124,7 @@ struct RawConfig {
     shutdown_timeout: Duration,
     sources: BTreeMap<String, FileSourceConfig>,
     sinks: BTreeMap<String, RawSink>,
+    api: Option<ApiConfig>,
 }
 
 #[derive(Debug)]
@@ -231,6 +234,7 @@ impl RawConfig {
             shutdown_timeout: self.shutdown_timeout,
             sources: self.sources,
             sinks,
+            api: self.api,
         }
     }
 }
@@ -335,6 +339,7 @@ impl<'de> Visitor<'de> for DocumentSeed<'_> {
         let mut shutdown_timeout = None;
         let mut sources = BTreeMap::new();
         let mut sinks = BTreeMap::new();
+        let mut api = None;
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
                 "data_dir" => data_dir = Some(map.next_value::<PathBuf>()?),
@@ -351,10 +356,11 @@ impl<'de> Visitor<'de> for DocumentSeed<'_> {
                         .next_value_seed(ComponentsSeed(ComponentTable::Sinks(self.kinds)))?
                         .sinks
                 }
+                "api" => api = Some(map.next_value::<ApiConfig>()?),
                 other => {
                     return Err(A::Error::unknown_field(
                         other,
-                        &["data_dir", "shutdown_timeout", "sources", "sinks"],
+                        &["data_dir", "shutdown_timeout", "sources", "sinks", "api"],
                     ))
                 }
             }
@@ -364,6 +370,7 @@ impl<'de> Visitor<'de> for DocumentSeed<'_> {
             shutdown_timeout: shutdown_timeout.unwrap_or_else(default_shutdown_timeout),
             sources,
             sinks,
+            api,
         })
     }
 }
@@ -577,6 +584,21 @@ server_name = "siem.example.dk"
         let c = parse(&with("apache_access", r#"%h %u %t "%r" %>s %b %D"#), "c").unwrap();
         assert!(c.sources["web"].settings().log_format.is_some());
         parse(&with("nginx_access", "combined"), "c").unwrap();
+    }
+
+    #[test]
+    fn api_section() {
+        assert!(parse(GOOD, "c").unwrap().api.is_none());
+        let text = format!("{GOOD}\n[api]\naddress = \"127.0.0.1:9598\"\n");
+        let api = parse(&text, "c").unwrap().api.unwrap();
+        assert_eq!(api.address.to_string(), "127.0.0.1:9598");
+        let bad = format!("{GOOD}\n[api]\naddress = \"localhost\"\n");
+        let err = parse(&bad, "c").unwrap_err();
+        assert_eq!((err.0[0].line, err.0[0].column), (25, 11), "{err}");
+        assert!(err.0[0].message.contains("socket address"), "{err}");
+        let unknown = format!("{GOOD}\n[api]\naddress = \"[::1]:9598\"\nport = 1\n");
+        let err = parse(&unknown, "c").unwrap_err();
+        assert!(err.0[0].message.contains("port"), "{err}");
     }
 
     #[test]

@@ -30,6 +30,16 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     pub sources: BTreeMap<String, FileSourceConfig>,
     pub sinks: BTreeMap<String, SinkConfig>,
+    /// `[api]`: the metrics and health endpoint; `None` runs no listener.
+    pub api: Option<ApiConfig>,
+}
+
+/// `[api]`: where `/metrics`, `/health` and `/ready` are served.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiConfig {
+    /// `IP:port` to listen on, e.g. `127.0.0.1:9598`.
+    pub address: std::net::SocketAddr,
 }
 
 /// The log formats a source can read.

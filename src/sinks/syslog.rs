@@ -26,6 +26,7 @@ use super::connection::Connection;
 use super::tls;
 use crate::batch::{BatchReceiver, EncodedBatch};
 use crate::config::{SyslogSinkConfig, Transport};
+use crate::metrics::SinkMetrics;
 
 /// Coalescing stops taking more ready batches once this many bytes wait for one flush.
 const MAX_COALESCE_BYTES: usize = 4 << 20;
@@ -39,6 +40,7 @@ pub struct SyslogSink {
     connect_timeout: Duration,
     close_timeout: Duration,
     backoff: Backoff,
+    metrics: Arc<SinkMetrics>,
 }
 
 /// What became of one attempt to write the unacknowledged batches.
@@ -80,7 +82,25 @@ impl SyslogSink {
             connect_timeout: config.connect_timeout,
             close_timeout: config.close_timeout,
             backoff: Backoff::new(config.reconnect_min, config.reconnect_max),
+            metrics: Arc::new(SinkMetrics::new(config.queue_batches)),
         })
+    }
+
+    /// This sink's metrics, for the registry.
+    pub fn metrics(&self) -> Arc<SinkMetrics> {
+        Arc::clone(&self.metrics)
+    }
+
+    /// Acknowledges every pending batch and counts it as delivered.
+    fn acknowledge(&self, pending: &mut VecDeque<Arc<EncodedBatch>>) {
+        let (mut events, mut bytes) = (0, 0);
+        for batch in &*pending {
+            events += batch.events;
+            bytes += batch.bytes.len();
+            batch.ack();
+        }
+        self.metrics.delivered(pending.len(), events, bytes);
+        pending.clear();
     }
 
     /// Runs until `input` is closed and everything received has been written (then closes gracefully), or until `abort` is cancelled (then closes as gracefully as it can within close_timeout, leaving unwritten batches unacknowledged).
@@ -112,6 +132,7 @@ impl SyslogSink {
                         if let Some(mut c) = conn.take() {
                             let why = c.reader_outcome().await;
                             tracing::info!(sink = %name, "the collector closed the idle connection ({why:#})");
+                            self.metrics.disconnected();
                             c.close(Instant::now() + self.close_timeout, &name).await;
                         }
                         continue;
@@ -129,6 +150,7 @@ impl SyslogSink {
             if let Some(mut c) = conn.take_if(|c| c.peer_closed()) {
                 let why = c.reader_outcome().await;
                 tracing::info!(sink = %name, "the collector closed the connection ({why:#}); reconnecting");
+                self.metrics.disconnected();
                 let unused = !c.used;
                 c.close(Instant::now() + self.close_timeout, &name).await;
                 if unused && !self.pause(&abort).await {
@@ -145,7 +167,7 @@ impl SyslogSink {
             match self.write(&mut c, &pending, &abort).await {
                 Written::All => {
                     tracing::trace!(sink = %name, batches = pending.len(), "written");
-                    pending.drain(..).for_each(|b| b.ack());
+                    self.acknowledge(&mut pending);
                     self.backoff.reset();
                     c.used = true;
                     conn = Some(c);
@@ -155,6 +177,7 @@ impl SyslogSink {
                         sink = %name, address = %self.address, batches = pending.len(),
                         "writing to the collector failed: {e}; reconnecting to write the batches again"
                     );
+                    self.metrics.failed();
                     c.close(Instant::now() + self.close_timeout, &name).await;
                     if !self.pause(&abort).await {
                         break;
@@ -162,7 +185,7 @@ impl SyslogSink {
                 }
                 Written::Aborted { flushed, deadline } => {
                     if flushed {
-                        pending.drain(..).for_each(|b| b.ack());
+                        self.acknowledge(&mut pending);
                     }
                     c.close(deadline, &name).await;
                     break;
@@ -172,6 +195,7 @@ impl SyslogSink {
         if let Some(c) = conn {
             c.close(Instant::now() + self.close_timeout, &name).await;
         }
+        self.metrics.disconnected();
         if pending.is_empty() {
             tracing::info!(sink = %name, "stopped");
         } else {
@@ -213,6 +237,7 @@ impl SyslogSink {
             let error = match attempt {
                 Ok(Ok(c)) => {
                     tracing::info!(sink = %self.name, address = %self.address, "connected");
+                    self.metrics.connected();
                     return Some(c);
                 }
                 Ok(Err(e)) => e,
@@ -221,6 +246,7 @@ impl SyslogSink {
                     self.connect_timeout
                 ),
             };
+            self.metrics.failed();
             let delay = self.backoff.next_delay();
             if is_tls_rejection(&error) {
                 tracing::error!(

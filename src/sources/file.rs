@@ -40,6 +40,7 @@ use super::multiline::{MultilineFramer, StartRule};
 use super::tail::{Chunk, FileTail, CHUNK_BYTES};
 use crate::checkpoint::{Checkpoints, FileId, FileRange};
 use crate::config::{FileSourceConfig, ReadFrom};
+use crate::metrics::{FollowedFile, SourceMetrics};
 use crate::normalise::time::event_time_now;
 use crate::process::{Processor, SinksClosed};
 
@@ -73,6 +74,8 @@ pub struct FileSource {
     config: FileSourceConfig,
     processor: Processor,
     checkpoints: Arc<Mutex<Checkpoints>>,
+    /// Where each scan publishes the followed files (for the read lag metric).
+    metrics: Arc<SourceMetrics>,
     tails: BTreeMap<(u64, u64), FileTail>,
     /// When each open tail was first found at its end after its path stopped naming it.
     orphaned_since: BTreeMap<(u64, u64), Instant>,
@@ -100,6 +103,7 @@ impl FileSource {
         config: FileSourceConfig,
         processor: Processor,
         checkpoints: Arc<Mutex<Checkpoints>>,
+        metrics: Arc<SourceMetrics>,
     ) -> Self {
         let (wake_tx, wake_rx) = std::sync::mpsc::sync_channel(1);
         let excludes = config
@@ -133,6 +137,7 @@ impl FileSource {
             config,
             processor,
             checkpoints,
+            metrics,
             tails: BTreeMap::new(),
             orphaned_since: BTreeMap::new(),
             finished: BTreeMap::new(),
@@ -225,7 +230,22 @@ impl FileSource {
                 self.check_finished(key)?;
             }
         }
+        self.publish_files();
         Ok(())
+    }
+
+    /// Tells the metrics which files are followed now, and their lengths.
+    fn publish_files(&self) {
+        let files = self
+            .tails
+            .values()
+            .map(|tail| FollowedFile {
+                path: tail.path.to_string_lossy().into_owned(),
+                id: tail.id,
+                len: tail.file_len().unwrap_or(0),
+            })
+            .collect();
+        self.metrics.set_files(files);
     }
 
     fn watch_parent(&mut self, pattern: &str) {
