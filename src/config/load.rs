@@ -311,6 +311,26 @@ fn check_syslog(
             format!("sink {name:?}: queue_batches must be at least 1"),
         ));
     }
+    if sink.max_unacked_bytes == 0 {
+        problems.push((
+            at.clone(),
+            format!("sink {name:?}: max_unacked_bytes must be at least 1"),
+        ));
+    }
+    // The limits of Linux's TCP_KEEPIDLE/TCP_KEEPINTVL (whole seconds) and TCP_KEEPCNT.
+    let seconds = Duration::from_secs(1)..=Duration::from_secs(32_767);
+    if !seconds.contains(&sink.keepalive_time) || !seconds.contains(&sink.keepalive_interval) {
+        problems.push((
+            at.clone(),
+            format!("sink {name:?}: keepalive_time and keepalive_interval must be between 1s and 32767s"),
+        ));
+    }
+    if !(1..=127).contains(&sink.keepalive_probes) {
+        problems.push((
+            at.clone(),
+            format!("sink {name:?}: keepalive_probes must be between 1 and 127"),
+        ));
+    }
 }
 
 struct DocumentSeed<'k> {
