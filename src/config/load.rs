@@ -608,6 +608,34 @@ server_name = "siem.example.dk"
     }
 
     #[test]
+    fn acknowledgement_window_and_keepalive() {
+        let sink = |keys: &str| {
+            format!(
+                "[sources.a]\ntype = \"file\"\ninclude = [\"/x/*.log\"]\nformat = \"syslog\"\n\
+                 [sinks.out]\ntype = \"syslog\"\ninputs = [\"a\"]\naddress = \"h:1\"\n{keys}"
+            )
+        };
+        let config = parse(&sink("max_unacked_bytes = \"64KiB\"\n"), "t").unwrap();
+        match &config.sinks["out"].kind {
+            SinkKind::Syslog(s) => {
+                assert_eq!(s.max_unacked_bytes, 64 << 10);
+                assert_eq!(s.keepalive_time, Duration::from_secs(60));
+                assert_eq!(s.keepalive_probes, 6);
+            }
+            _ => panic!("not a syslog sink"),
+        }
+        for bad in [
+            "max_unacked_bytes = 0\n",
+            "keepalive_time = \"500ms\"\n",
+            "keepalive_interval = \"10h\"\n",
+            "keepalive_probes = 0\n",
+        ] {
+            let err = parse(&sink(bad), "t").expect_err(bad).to_string();
+            assert!(err.contains("sink \"out\""), "{bad}: {err}");
+        }
+    }
+
+    #[test]
     fn embedded_default_is_valid() {
         parse(EMBEDDED_DEFAULT, "embedded").unwrap();
     }

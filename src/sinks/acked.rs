@@ -110,6 +110,13 @@ impl AckProbe {
     }
 }
 
+impl AsFd for AckProbe {
+    /// The socket this probe asks (a duplicate descriptor of it).
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.socket.as_fd()
+    }
+}
+
 /// The socket's send queue: bytes written but not yet acknowledged by the peer (Linux `SIOCOUTQ`,
 /// alias `TIOCOUTQ`). After our FIN it counts one more (the FIN's sequence number) until the FIN
 /// is acknowledged, which only makes [`AckProbe::acked`] more cautious.

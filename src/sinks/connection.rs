@@ -218,3 +218,34 @@ async fn drain(
     eof.cancel();
     outcome
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn keepalive_is_set_on_the_socket() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("address").to_string();
+        let keepalive = TcpKeepalive::new()
+            .with_time(Duration::from_secs(42))
+            .with_interval(Duration::from_secs(7))
+            .with_retries(3);
+        let conn = Connection::open(&address, None, &keepalive)
+            .await
+            .expect("connect");
+        let socket = SockRef::from(&conn.probe);
+        assert!(socket.keepalive().expect("SO_KEEPALIVE"));
+        assert_eq!(
+            socket.tcp_keepalive_time().expect("TCP_KEEPIDLE"),
+            Duration::from_secs(42)
+        );
+        assert_eq!(
+            socket.tcp_keepalive_interval().expect("TCP_KEEPINTVL"),
+            Duration::from_secs(7)
+        );
+        assert_eq!(socket.tcp_keepalive_retries().expect("TCP_KEEPCNT"), 3);
+    }
+}
