@@ -1,7 +1,8 @@
 //! Integration tests of the syslog sink alone, over real sockets and real TLS (certificates made per test).
 //!
-//! Acknowledgement semantics under test: a batch is acked once written and flushed to the socket,
-//! never before, and every batch the sink received arrives at the collector unless the sink was aborted.
+//! Acknowledgement semantics under test: a batch is acked once the collector's TCP stack acknowledged
+//! its bytes, never before, and every batch the sink received arrives at the collector unless the
+//! sink was aborted. tests/acked_delivery.rs looks at the acknowledgement itself more closely.
 
 mod support;
 
@@ -397,7 +398,8 @@ async fn close_does_not_reset_a_collector_that_is_behind() {
     // The collector reads nothing until the sink has given up waiting for it and dropped the
     // connection, so hundreds of KiB are still in the sockets' buffers when that happens. Dropping
     // a socket with unread input (TLS 1.3 session tickets, had the sink not read them) sends RST,
-    // which throws away what our kernel had not sent yet: acknowledged batches would be lost.
+    // which throws away what our kernel had not sent yet. Those batches are not acknowledged (the
+    // collector's TCP stack has not acknowledged them), but they must still arrive.
     collector.set_read_mode(ReadMode::Paused);
     let keys = format!("close_timeout = \"300ms\"\n{}", tls_keys(&pki, ""));
     let config = syslog_config(&collector.address(), &keys);
@@ -408,7 +410,8 @@ async fn close_does_not_reset_a_collector_that_is_behind() {
         sink.send(&acks, id).await;
     }
     sink.finish().await;
-    assert_eq!(acks.acked().len(), batches as usize);
+    let acked = acks.acked().len();
+    assert!(acked < batches as usize, "{acked} acked");
     collector.set_read_mode(ReadMode::Normal);
     let expected = all_messages(0..batches);
     assert_delivered(&collector, &expected).await;

@@ -315,6 +315,26 @@ fn check_syslog(
             format!("sink {name:?}: queue_batches must be at least 1"),
         ));
     }
+    if sink.max_unacked_bytes == 0 {
+        problems.push((
+            at.clone(),
+            format!("sink {name:?}: max_unacked_bytes must be at least 1"),
+        ));
+    }
+    // The limits of Linux's TCP_KEEPIDLE/TCP_KEEPINTVL (whole seconds) and TCP_KEEPCNT.
+    let seconds = Duration::from_secs(1)..=Duration::from_secs(32_767);
+    if !seconds.contains(&sink.keepalive_time) || !seconds.contains(&sink.keepalive_interval) {
+        problems.push((
+            at.clone(),
+            format!("sink {name:?}: keepalive_time and keepalive_interval must be between 1s and 32767s"),
+        ));
+    }
+    if !(1..=127).contains(&sink.keepalive_probes) {
+        problems.push((
+            at.clone(),
+            format!("sink {name:?}: keepalive_probes must be between 1 and 127"),
+        ));
+    }
 }
 
 struct DocumentSeed<'k> {
@@ -607,6 +627,34 @@ server_name = "siem.example.dk"
         assert_eq!(parse_size("10 KB"), Some(10_000));
         assert_eq!(parse_size("12"), Some(12));
         assert_eq!(parse_size("1 parsec"), None);
+    }
+
+    #[test]
+    fn acknowledgement_window_and_keepalive() {
+        let sink = |keys: &str| {
+            format!(
+                "[sources.a]\ntype = \"file\"\ninclude = [\"/x/*.log\"]\nformat = \"syslog\"\n\
+                 [sinks.out]\ntype = \"syslog\"\ninputs = [\"a\"]\naddress = \"h:1\"\n{keys}"
+            )
+        };
+        let config = parse(&sink("max_unacked_bytes = \"64KiB\"\n"), "t").unwrap();
+        match &config.sinks["out"].kind {
+            SinkKind::Syslog(s) => {
+                assert_eq!(s.max_unacked_bytes, 64 << 10);
+                assert_eq!(s.keepalive_time, Duration::from_secs(60));
+                assert_eq!(s.keepalive_probes, 6);
+            }
+            _ => panic!("not a syslog sink"),
+        }
+        for bad in [
+            "max_unacked_bytes = 0\n",
+            "keepalive_time = \"500ms\"\n",
+            "keepalive_interval = \"10h\"\n",
+            "keepalive_probes = 0\n",
+        ] {
+            let err = parse(&sink(bad), "t").expect_err(bad).to_string();
+            assert!(err.contains("sink \"out\""), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -317,6 +317,19 @@ pub struct SyslogSinkConfig {
     /// How long a closing connection waits for the collector to close its side.
     #[serde(default = "default_close_timeout", with = "humantime_serde")]
     pub close_timeout: Duration,
+    /// Bytes written but not yet acknowledged by the collector's TCP stack, at most; the sink
+    /// writes no further batch until acknowledgements bring it below (one batch may exceed it).
+    #[serde(default = "default_max_unacked_bytes", deserialize_with = "de_size")]
+    pub max_unacked_bytes: usize,
+    /// TCP keepalive: idle time before the first probe.
+    #[serde(default = "default_keepalive_time", with = "humantime_serde")]
+    pub keepalive_time: Duration,
+    /// TCP keepalive: time between unanswered probes.
+    #[serde(default = "default_keepalive_interval", with = "humantime_serde")]
+    pub keepalive_interval: Duration,
+    /// TCP keepalive: unanswered probes after which the connection is dead.
+    #[serde(default = "default_keepalive_probes")]
+    pub keepalive_probes: u32,
 }
 
 impl SyslogSinkConfig {
@@ -374,6 +387,18 @@ fn default_reconnect_max() -> Duration {
 }
 fn default_close_timeout() -> Duration {
     Duration::from_secs(5)
+}
+fn default_max_unacked_bytes() -> usize {
+    4 << 20
+}
+fn default_keepalive_time() -> Duration {
+    Duration::from_secs(60)
+}
+fn default_keepalive_interval() -> Duration {
+    Duration::from_secs(10)
+}
+fn default_keepalive_probes() -> u32 {
+    6
 }
 fn default_data_dir() -> PathBuf {
     PathBuf::from("/var/lib/logferry")

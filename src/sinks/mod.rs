@@ -1,5 +1,6 @@
 //! Sinks: where encoded batches go. Each file states what "acknowledged" means for it.
 
+mod acked;
 pub mod backoff;
 mod connection;
 pub mod console;

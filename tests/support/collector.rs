@@ -15,8 +15,11 @@ use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use std::pin::Pin;
+use std::task::Poll;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{watch, Notify};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::{sleep_until, timeout, Instant};
@@ -73,6 +76,8 @@ struct State {
 struct Running {
     stop: CancellationToken,
     kill: CancellationToken,
+    /// Like `kill`, after reading what each connection's kernel already holds.
+    crash: CancellationToken,
     task: JoinHandle<()>,
 }
 
@@ -80,6 +85,8 @@ struct Running {
 pub struct Collector {
     addr: SocketAddr,
     acceptor: Option<TlsAcceptor>,
+    /// SO_RCVBUF of accepted connections; `None`: the kernel's default (autotuned).
+    receive_buffer: Option<u32>,
     state: Arc<State>,
     running: Option<Running>,
 }
@@ -92,6 +99,17 @@ impl Collector {
 
     /// Starts listening on 127.0.0.1:`port` (0: any free port).
     pub async fn start_on(port: u16, options: CollectorOptions) -> Collector {
+        Collector::start_tuned(port, options, None).await
+    }
+
+    /// Like [`Collector::start_on`], with SO_RCVBUF of every connection fixed at `receive_buffer`
+    /// bytes (the kernel doubles it for its bookkeeping), so that a collector that stops reading
+    /// stops acknowledging after a known amount.
+    pub async fn start_tuned(
+        port: u16,
+        options: CollectorOptions,
+        receive_buffer: Option<u32>,
+    ) -> Collector {
         let acceptor = options.tls.as_ref().map(acceptor);
         let state = Arc::new(State {
             messages: Mutex::default(),
@@ -107,6 +125,7 @@ impl Collector {
         let mut collector = Collector {
             addr,
             acceptor,
+            receive_buffer,
             state,
             running: None,
         };
@@ -115,19 +134,39 @@ impl Collector {
     }
 
     async fn listen(&mut self) {
-        let listener = TcpListener::bind(self.addr)
-            .await
+        let socket = TcpSocket::new_v4().expect("collector socket");
+        socket.set_reuseaddr(true).expect("SO_REUSEADDR");
+        if let Some(bytes) = self.receive_buffer {
+            // Set on the listener, inherited by every accepted connection (and fixed: no autotuning).
+            socket.set_recv_buffer_size(bytes).expect("SO_RCVBUF");
+        }
+        let listener = socket
+            .bind(self.addr)
+            .and_then(|()| socket.listen(1024))
             .unwrap_or_else(|e| panic!("collector cannot listen on {}: {e}", self.addr));
         self.addr = listener.local_addr().expect("listener address");
-        let (stop, kill) = (CancellationToken::new(), CancellationToken::new());
+        let (stop, kill, crash) = (
+            CancellationToken::new(),
+            CancellationToken::new(),
+            CancellationToken::new(),
+        );
+        let tokens = Tokens {
+            stop: stop.clone(),
+            kill: kill.clone(),
+            crash: crash.clone(),
+        };
         let task = tokio::spawn(serve(
             listener,
             self.acceptor.clone(),
             self.state.clone(),
-            stop.clone(),
-            kill.clone(),
+            tokens,
         ));
-        self.running = Some(Running { stop, kill, task });
+        self.running = Some(Running {
+            stop,
+            kill,
+            crash,
+            task,
+        });
     }
 
     /// `127.0.0.1:PORT`, for a sink's `address`.
@@ -153,6 +192,18 @@ impl Collector {
     pub async fn kill(&mut self) {
         if let Some(run) = self.running.take() {
             run.kill.cancel();
+            run.stop.cancel();
+            let _ = run.task.await;
+        }
+    }
+
+    /// Stops like a collector that crashed right after storing everything its kernel had received:
+    /// each connection first reads what already waits in its receive buffer, then is reset. What the kernel acknowledged is then never lost, so a sender
+    /// that resends everything unacknowledged must lose nothing. (A real crash also loses what was
+    /// acknowledged but unread: see [`Collector::kill`].)
+    pub async fn crash_after_reading(&mut self) {
+        if let Some(run) = self.running.take() {
+            run.crash.cancel();
             run.stop.cancel();
             let _ = run.task.await;
         }
@@ -247,9 +298,21 @@ impl Drop for Collector {
     fn drop(&mut self) {
         if let Some(run) = self.running.take() {
             run.kill.cancel();
+            run.crash.cancel();
             run.stop.cancel();
         }
     }
+}
+
+/// How the accept loop and its connections are told to end.
+#[derive(Clone)]
+struct Tokens {
+    /// Graceful stop.
+    stop: CancellationToken,
+    /// Reset at once.
+    kill: CancellationToken,
+    /// Read what has arrived, then reset.
+    crash: CancellationToken,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -291,22 +354,29 @@ fn acceptor(tls: &ServerTls) -> TlsAcceptor {
     TlsAcceptor::from(Arc::new(config))
 }
 
+/// Accepts until stopped. The listener is closed before the connections are told to end, as when
+/// a process dies: a sender reconnecting at once must find no listener, not a doomed accept queue.
 async fn serve(
     listener: TcpListener,
     acceptor: Option<TlsAcceptor>,
     state: Arc<State>,
-    stop: CancellationToken,
-    kill: CancellationToken,
+    tokens: Tokens,
 ) {
+    let for_connections = Tokens {
+        stop: CancellationToken::new(),
+        kill: CancellationToken::new(),
+        crash: CancellationToken::new(),
+    };
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
-            () = stop.cancelled() => break,
+            biased;
+            () = tokens.stop.cancelled() => break,
             accepted = listener.accept() => match accepted {
                 Ok((tcp, _)) => {
                     state.connections.fetch_add(1, Ordering::Relaxed);
                     let (acceptor, state) = (acceptor.clone(), state.clone());
-                    connections.spawn(connection(tcp, acceptor, state, stop.clone(), kill.clone()));
+                    connections.spawn(connection(tcp, acceptor, state, for_connections.clone()));
                 }
                 Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
             },
@@ -314,6 +384,15 @@ async fn serve(
         }
     }
     drop(listener);
+    for (outer, inner) in [
+        (&tokens.kill, &for_connections.kill),
+        (&tokens.crash, &for_connections.crash),
+    ] {
+        if outer.is_cancelled() {
+            inner.cancel();
+        }
+    }
+    for_connections.stop.cancel();
     while connections.join_next().await.is_some() {}
 }
 
@@ -321,11 +400,10 @@ async fn connection(
     tcp: TcpStream,
     acceptor: Option<TlsAcceptor>,
     state: Arc<State>,
-    stop: CancellationToken,
-    kill: CancellationToken,
+    tokens: Tokens,
 ) {
     let Some(acceptor) = acceptor else {
-        return receive(tcp, state, stop, kill).await;
+        return receive(tcp, state, tokens).await;
     };
     let mut first = [0u8; 1];
     match timeout(Duration::from_secs(5), tcp.peek(&mut first)).await {
@@ -337,11 +415,12 @@ async fn connection(
         _ => return,
     }
     let handshake = tokio::select! {
-        () = kill.cancelled() => return,
+        () = tokens.kill.cancelled() => return,
+        () = tokens.crash.cancelled() => return,
         handshake = acceptor.accept(tcp) => handshake,
     };
     match handshake {
-        Ok(tls) => receive(tls, state, stop, kill).await,
+        Ok(tls) => receive(tls, state, tokens).await,
         Err(e) => lock(&state.tls_errors).push(e.to_string()),
     }
 }
@@ -364,12 +443,8 @@ impl Stream for tokio_rustls::server::TlsStream<TcpStream> {
 }
 
 /// Reads one connection until the sender closes it, a graceful stop's grace runs out, or a kill.
-async fn receive<S: Stream>(
-    mut stream: S,
-    state: Arc<State>,
-    stop: CancellationToken,
-    kill: CancellationToken,
-) {
+async fn receive<S: Stream>(mut stream: S, state: Arc<State>, tokens: Tokens) {
+    let Tokens { stop, kill, crash } = tokens;
     let mut mode = state.mode.subscribe();
     let mut decoder = Decoder::default();
     let mut buf = vec![0u8; 64 << 10];
@@ -392,6 +467,18 @@ async fn receive<S: Stream>(
                 let _ = stream.tcp().set_zero_linger();
                 return;
             }
+            () = crash.cancelled() => {
+                // Everything that can be read without waiting, then the reset straight away: what
+                // arrives in between (microseconds) is lost, as in a real crash.
+                while let Some(Ok(n)) = read_now(&mut stream, &mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    take(&state, &mut decoder, &buf[..n]);
+                }
+                let _ = stream.tcp().set_zero_linger();
+                return;
+            }
             () = stop.cancelled(), if closing.is_none() => {
                 closing = Some(Instant::now() + STOP_GRACE);
                 let _ = timeout(Duration::from_secs(1), stream.shutdown()).await;
@@ -401,13 +488,7 @@ async fn receive<S: Stream>(
             result = read, if limit > 0 => match result {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
-                    state.bytes.fetch_add(n as u64, Ordering::Relaxed);
-                    let (messages, bad) = decoder.push(&buf[..n]);
-                    lock(&state.bad_frames).extend(bad);
-                    if !messages.is_empty() {
-                        lock(&state.messages).extend(messages);
-                        state.arrived.notify_waiters();
-                    }
+                    take(&state, &mut decoder, &buf[..n]);
                     if let ReadMode::Rate(rate) = current {
                         next_read = Instant::now() + Duration::from_secs_f64(n as f64 / rate.max(1) as f64);
                     }
@@ -418,4 +499,28 @@ async fn receive<S: Stream>(
     if let Some(rest) = decoder.rest() {
         lock(&state.bad_frames).push(format!("cut off at end of connection: {rest}"));
     }
+}
+
+/// Records received bytes and the messages they complete.
+fn take(state: &State, decoder: &mut Decoder, data: &[u8]) {
+    state.bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
+    let (messages, bad) = decoder.push(data);
+    lock(&state.bad_frames).extend(bad);
+    if !messages.is_empty() {
+        lock(&state.messages).extend(messages);
+        state.arrived.notify_waiters();
+    }
+}
+
+/// One read that does not wait: `None` if nothing can be read right now.
+async fn read_now<S: Stream>(stream: &mut S, buf: &mut [u8]) -> Option<std::io::Result<usize>> {
+    std::future::poll_fn(|cx| {
+        let mut read = ReadBuf::new(buf);
+        match Pin::new(&mut *stream).poll_read(cx, &mut read) {
+            Poll::Ready(Ok(())) => Poll::Ready(Some(Ok(read.filled().len()))),
+            Poll::Ready(Err(e)) => Poll::Ready(Some(Err(e))),
+            Poll::Pending => Poll::Ready(None),
+        }
+    })
+    .await
 }
