@@ -110,6 +110,7 @@ has "$listing" "deb files" '^-rw-r--r-- 0/0 .* \./usr/lib/systemd/system/logferr
 for doc in README.md install.md configuration.md operations.md output-format.md copyright; do
     has "$listing" "deb files" " \./usr/share/doc/logferry/$doc\$"
 done
+has "$listing" "deb files" '^-rw-r--r-- 0/0 .* \./usr/share/logferry/grafana/logferry\.json$'
 lacks "$listing" "deb files" 'logferry\.service\.d'
 
 # Unpacked into a throwaway dpkg database: registers the conffile without running any script.
@@ -158,7 +159,8 @@ has "$reqs" "rpm requires" '^libc\.so\.6'
 files=$(rpm -qlp "$rpm")
 for path in /usr/bin/logferry /etc/logferry/logferry.toml /usr/lib/systemd/system/logferry.service \
     /usr/lib/systemd/system/logferry.service.d/log-access.conf /usr/share/doc/logferry/README.md \
-    /usr/share/doc/logferry/install.md /usr/share/doc/logferry/configuration.md; do
+    /usr/share/doc/logferry/install.md /usr/share/doc/logferry/configuration.md \
+    /usr/share/logferry/grafana/logferry.json; do
     has "$files" "rpm files" "^${path//./\\.}\$"
 done
 same "rpm config files" /etc/logferry/logferry.toml "$(rpm -qcp "$rpm")"
