@@ -12,6 +12,7 @@
 //!   [`LogCapture`], [`unused_port`].
 #![allow(dead_code)]
 
+pub mod agent;
 mod collector;
 mod frames;
 

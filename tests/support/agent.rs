@@ -1,0 +1,153 @@
+//! The real `logferry` binary as a child process, and numbered Apache access lines (`/item/N`) to
+//! count at a collector what arrived how often.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a test waits for anything before failing.
+pub const WAIT: Duration = Duration::from_secs(30);
+
+pub fn access_line(n: usize) -> String {
+    format!(
+        "192.0.2.{} - - [26/Nov/2026:10:00:00 +0100] \"GET /item/{n}?q=a%20b HTTP/1.1\" 200 {} \"-\" \"Mozilla/5.0 (e2e)\"\n",
+        n % 250,
+        100 + n
+    )
+}
+
+pub fn append(path: &Path, from: usize, to: usize) {
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    let text: String = (from..to).map(access_line).collect();
+    file.write_all(text.as_bytes()).unwrap();
+}
+
+/// The number in `/item/N` of a received message.
+pub fn item(message: &str) -> usize {
+    let start = message
+        .find("/item/")
+        .unwrap_or_else(|| panic!("no item in {message}"))
+        + 6;
+    let digits: String = message[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().unwrap()
+}
+
+/// How often each item arrived.
+pub fn tally(messages: &[String]) -> BTreeMap<usize, usize> {
+    let mut seen = BTreeMap::new();
+    for m in messages {
+        *seen.entry(item(m)).or_insert(0) += 1;
+    }
+    seen
+}
+
+pub fn assert_exactly_once(messages: &[String], n: usize) {
+    let seen = tally(messages);
+    let missing: Vec<_> = (0..n).filter(|i| !seen.contains_key(i)).collect();
+    let dups: Vec<_> = seen
+        .iter()
+        .filter(|(_, c)| **c > 1)
+        .map(|(i, _)| *i)
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "missing {} items, first {:?}",
+        missing.len(),
+        &missing[..missing.len().min(10)]
+    );
+    assert!(
+        dups.is_empty(),
+        "duplicated {} items, first {:?}",
+        dups.len(),
+        &dups[..dups.len().min(10)]
+    );
+    assert_eq!(messages.len(), n);
+}
+
+pub struct Agent {
+    child: Child,
+    config: PathBuf,
+}
+
+impl Agent {
+    pub fn start(config: &Path) -> Agent {
+        Agent::start_with(config, &[])
+    }
+
+    /// `logferry run --config CONFIG ARGS...`.
+    pub fn start_with(config: &Path, args: &[&str]) -> Agent {
+        let child = Command::new(env!("CARGO_BIN_EXE_logferry"))
+            .args(["run", "--config"])
+            .arg(config)
+            .args(args)
+            .env("LOGFERRY_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        Agent {
+            child,
+            config: config.to_path_buf(),
+        }
+    }
+
+    /// Sends `signal` (`HUP`, `TERM`, ...) to the agent.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
+    /// Whether the agent is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    /// SIGTERM, then waits for a clean exit.
+    pub fn stop(mut self) {
+        self.signal("TERM");
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "agent exited with {status}");
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "agent did not stop after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn restart(self) -> Agent {
+        let config = self.config.clone();
+        self.stop();
+        Agent::start(&config)
+    }
+
+    /// Resident memory in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
