@@ -41,6 +41,7 @@ check_unit() {
     has "$unit" "$label" '^User=logferry$'
     has "$unit" "$label" '^Group=logferry$'
     has "$unit" "$label" '^ExecStart=/usr/bin/logferry run --config /etc/logferry/logferry.toml$'
+    has "$unit" "$label" '^ExecReload=/bin/kill -HUP \$MAINPID$'
     has "$unit" "$label" '^ProtectSystem=strict$'
     has "$unit" "$label" '^ReadWritePaths=/var/lib/logferry$'
     same "$label: ReadWritePaths lines" 1 "$(grep -c '^ReadWritePaths=' <<<"$unit")"

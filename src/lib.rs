@@ -17,6 +17,7 @@ pub mod pipeline;
 pub mod process;
 pub mod query;
 pub mod records;
+pub mod reload;
 pub mod sinks;
 pub mod sources;
 pub mod telemetry;

@@ -24,9 +24,12 @@ struct Cli {
 enum Command {
     /// Run the agent (without --config: the embedded demo configuration, sample logs to stdout).
     Run {
-        /// The configuration file.
+        /// The configuration file. SIGHUP reloads it (docs/operations.md).
         #[arg(long, short)]
         config: Option<PathBuf>,
+        /// Also reload when the configuration file changes.
+        #[arg(long, requires = "config")]
+        watch_config: bool,
     },
     /// Check a configuration file; prints each problem with file, line and column.
     Validate {
@@ -98,7 +101,10 @@ enum EncodingArg {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run { config } => run(config),
+        Command::Run {
+            config,
+            watch_config,
+        } => run(config, watch_config),
         Command::Validate { config } => {
             return if validate(&config) {
                 ExitCode::SUCCESS
@@ -125,13 +131,17 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(path: Option<PathBuf>) -> anyhow::Result<()> {
+fn run(path: Option<PathBuf>, watch: bool) -> anyhow::Result<()> {
+    use logferry::reload::Origin;
     logferry::telemetry::init();
-    let config = match &path {
-        Some(path) => config::load_file(path)?,
-        None => config::parse(config::EMBEDDED_DEFAULT, "<embedded default>")?,
+    let (config, origin) = match path {
+        Some(path) => (config::load_file(&path)?, Origin::File { path, watch }),
+        None => (
+            config::parse(config::EMBEDDED_DEFAULT, "<embedded default>")?,
+            Origin::Embedded,
+        ),
     };
-    logferry::pipeline::run(config)
+    logferry::reload::run(config, origin)
 }
 
 fn normalise_command(args: NormaliseArgs) -> anyhow::Result<()> {

@@ -4,7 +4,8 @@
 //! thread whose processor sends to the queues of the sinks that take it. With `[api]`, a task serves
 //! the metrics registered for them (bound before anything starts; stopped last).
 //!
-//! Stop (SIGTERM or SIGINT): sources stop reading and drop their queue ends; each sink drains what is
+//! Stop (when the `shutdown` future resolves: SIGTERM, SIGINT or a reload, see [`crate::reload`]):
+//! sources stop reading and drop their queue ends; each sink drains what is
 //! queued and closes its connection gracefully; acknowledgements reach the checkpoint store, which
 //! writes its state one last time. If draining takes longer than `shutdown_timeout` (a collector that
 //! is down), sinks are aborted: what they had not delivered stays unacknowledged and is read again
@@ -31,32 +32,6 @@ use crate::sources::file::FileSource;
 
 /// How often acknowledged offsets are written to disk.
 const PERSIST_INTERVAL: Duration = Duration::from_secs(1);
-
-/// Runs the agent until SIGTERM or SIGINT.
-pub fn run(config: Config) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(run_until(config, shutdown_signal()))
-}
-
-/// Resolves on the first SIGTERM or SIGINT.
-async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        tracing::error!("cannot install signal handlers; stop with SIGKILL");
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM: stopping"),
-        _ = int.recv() => tracing::info!("SIGINT: stopping"),
-    }
-}
 
 /// Runs the agent until `shutdown` resolves, then stops gracefully.
 pub async fn run_until(
