@@ -46,6 +46,60 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Print the normalised events of the running agent, live, as JSON lines (Ctrl-C stops).
+    Tap {
+        #[command(flatten)]
+        agent: AgentArgs,
+        /// Only the events of this source.
+        #[arg(long, conflicts_with = "sink")]
+        source: Option<String>,
+        /// Only the events of the sources this sink takes.
+        #[arg(long)]
+        sink: Option<String>,
+        /// A LogPoint query the events must match, e.g. label="Login" user=root (several words are
+        /// joined by spaces).
+        query: Vec<String>,
+    },
+    /// A live view of the running agent: per source and sink events/s, bytes/s, read lag, buffer
+    /// fill, connection state, drops and latency.
+    Top {
+        #[command(flatten)]
+        agent: AgentArgs,
+        /// Time between two views.
+        #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+        interval: std::time::Duration,
+        /// Print one view (over one interval) and exit.
+        #[arg(long)]
+        once: bool,
+    },
+}
+
+/// Which running agent `tap` and `top` talk to.
+#[derive(Args)]
+struct AgentArgs {
+    /// The agent's configuration (its data_dir holds the control socket); default
+    /// /etc/logferry/logferry.toml if it exists, else the embedded demo configuration.
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// The control socket itself, instead of finding it through a configuration.
+    #[arg(long, conflicts_with = "config")]
+    socket: Option<PathBuf>,
+}
+
+impl AgentArgs {
+    /// The control socket these arguments name.
+    fn socket(&self) -> anyhow::Result<PathBuf> {
+        if let Some(socket) = &self.socket {
+            return Ok(socket.clone());
+        }
+        let installed = PathBuf::from("/etc/logferry/logferry.toml");
+        let config = match &self.config {
+            Some(path) => config::load_file(path)?,
+            None if installed.exists() => config::load_file(&installed)?,
+            None => config::parse(config::EMBEDDED_DEFAULT, "<embedded default>")?,
+        };
+        Ok(logferry::control::socket_path(&config.data_dir))
+    }
 }
 
 #[derive(Args)]
@@ -113,6 +167,26 @@ fn main() -> ExitCode {
             }
         }
         Command::Normalise(args) => normalise_command(args),
+        Command::Tap {
+            agent,
+            source,
+            sink,
+            query,
+        } => agent.socket().and_then(|socket| {
+            let request = logferry::commands::tap::TapRequest {
+                source,
+                sink,
+                query: (!query.is_empty()).then(|| query.join(" ")),
+            };
+            logferry::commands::tap::tap(&socket, &request, &mut std::io::stdout().lock())
+        }),
+        Command::Top {
+            agent,
+            interval,
+            once,
+        } => agent.socket().and_then(|socket| {
+            logferry::commands::top::top(&socket, interval, once, &mut std::io::stdout().lock())
+        }),
         Command::Test { files } => {
             let outcome = logferry::commands::test::run(
                 &files,

@@ -23,12 +23,14 @@ use tokio_util::sync::CancellationToken;
 use crate::batch::{BatchSender, Delivered};
 use crate::checkpoint::Checkpoints;
 use crate::config::{Config, SinkKind};
+use crate::control::Control;
 use crate::metrics::{api, Metrics, SinkMetrics};
 use crate::normalise::Normaliser;
 use crate::process::{Processor, SinkInput};
 use crate::sinks::console::{self, ConsoleSink};
 use crate::sinks::syslog::SyslogSink;
 use crate::sources::file::FileSource;
+use crate::tap::{TapHub, TapPoint};
 
 /// How often acknowledged offsets are written to disk.
 const PERSIST_INTERVAL: Duration = Duration::from_secs(1);
@@ -51,6 +53,18 @@ pub async fn run_until(
         ),
         None => None,
     };
+    let control_listener = match crate::control::bind(&config.data_dir).await {
+        Ok(listener) => Some(listener),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => return Err(e.into()),
+        Err(e) => {
+            tracing::warn!(
+                "no control socket in {} ({e}): logferry tap and top will not reach this agent",
+                config.data_dir.display()
+            );
+            None
+        }
+    };
+    let hub = Arc::new(TapHub::default());
 
     let mut queues: BTreeMap<String, (BatchSender, Arc<SinkMetrics>)> = BTreeMap::new();
     let mut sinks = JoinSet::new();
@@ -98,7 +112,8 @@ pub async fn run_until(
             Normaliser::new(&source.settings()).with_context(|| format!("source {name:?}"))?;
         let counters = metrics.add_source(name, source.format);
         let source_metrics = Arc::clone(&counters.source);
-        let processor = Processor::new(normaliser, outputs, ack_tx.clone(), counters);
+        let processor = Processor::new(normaliser, outputs, ack_tx.clone(), counters)
+            .with_tap(TapPoint::new(Arc::clone(&hub), name));
         let file_source = FileSource::new(
             name,
             source.clone(),
@@ -117,9 +132,13 @@ pub async fn run_until(
     drop(queues);
     drop(ack_tx);
 
+    let metrics = Arc::new(metrics);
     let api_stop = CancellationToken::new();
     let api_task = api_listener
-        .map(|listener| tokio::spawn(api::serve(listener, Arc::new(metrics), api_stop.clone())));
+        .map(|listener| tokio::spawn(api::serve(listener, Arc::clone(&metrics), api_stop.clone())));
+    let control = Arc::new(Control::new(&config, hub, metrics));
+    let control_task = control_listener
+        .map(|listener| tokio::spawn(crate::control::serve(listener, control, api_stop.clone())));
 
     let store_stop = CancellationToken::new();
     let store = tokio::spawn(keep_checkpoints(
@@ -161,7 +180,7 @@ pub async fn run_until(
     store_stop.cancel();
     store.await.context("checkpoint task failed")??;
     api_stop.cancel();
-    if let Some(task) = api_task {
+    for task in [api_task, control_task].into_iter().flatten() {
         let _ = task.await;
     }
     tracing::info!("logferry stopped");

@@ -19,6 +19,7 @@ use crate::event::{Event, EventTime};
 use crate::metrics::{DeliveryTiming, SinkMetrics, SourceCounters};
 use crate::normalise::{Normaliser, RecordContext};
 use crate::sources::tail::Chunk;
+use crate::tap::TapPoint;
 
 /// One sink's input, as the processor sees it.
 #[derive(Debug)]
@@ -49,6 +50,7 @@ pub struct Processor {
     sink_count: usize,
     acks: UnboundedSender<Delivered>,
     counters: SourceCounters,
+    tap: Option<TapPoint>,
 }
 
 impl Processor {
@@ -81,7 +83,14 @@ impl Processor {
             sink_count,
             acks,
             counters,
+            tap: None,
         }
+    }
+
+    /// Also copies every event to `tap` while someone listens there (`logferry tap`).
+    pub fn with_tap(mut self, tap: TapPoint) -> Self {
+        self.tap = Some(tap);
+        self
     }
 
     /// Processes the records of `chunk`, read from file `range`, and sends them to every sink;
@@ -114,6 +123,10 @@ impl Processor {
         let source_name = self.normaliser.source_name(path);
         let mut event = Event::new(self.normaliser.device_name(), source_name);
         let mut parse_failures = 0;
+        let mut tap = self.tap.as_mut();
+        if tap.as_mut().is_some_and(|tap| !tap.start_chunk()) {
+            tap = None;
+        }
         for record in &chunk.records {
             event.reset();
             let ctx = RecordContext {
@@ -126,6 +139,12 @@ impl Processor {
             for route in &mut self.routes {
                 route.encoder.write(&event, &mut route.buffer);
             }
+            if let Some(tap) = &mut tap {
+                tap.event(&event);
+            }
+        }
+        if let Some(tap) = tap {
+            tap.finish_chunk();
         }
         self.counters.parse_failures.add(parse_failures);
         let timing = DeliveryTiming {
