@@ -30,6 +30,8 @@ use crate::process::{Processor, SinkInput};
 use crate::sinks::console::{self, ConsoleSink};
 use crate::sinks::syslog::SyslogSink;
 use crate::sources::file::FileSource;
+use crate::sources::intake;
+use crate::sources::syslog::SyslogListener;
 use crate::tap::{TapHub, TapPoint};
 
 /// How often acknowledged offsets are written to disk.
@@ -65,6 +67,18 @@ pub async fn run_until(
         }
     };
     let hub = Arc::new(TapHub::default());
+    // Network sources bind before anything starts too.
+    let mut listeners = BTreeMap::new();
+    for (name, source) in &config.sources {
+        if let SourceConfig::Syslog(syslog) = source {
+            let listener = SyslogListener::bind(name, syslog)
+                .await
+                .with_context(|| format!("source {name:?}"))?;
+            listeners.insert(name.clone(), listener);
+        }
+    }
+    let listeners_stop = CancellationToken::new();
+    let mut listener_tasks = JoinSet::new();
 
     let mut queues: BTreeMap<String, (BatchSender, Arc<SinkMetrics>)> = BTreeMap::new();
     let mut sinks = JoinSet::new();
@@ -131,6 +145,22 @@ pub async fn run_until(
                     .with_context(|| format!("starting source {name:?}"))?;
                 sources.push(thread);
             }
+            SourceConfig::Syslog(syslog) => {
+                let (intake, thread) = intake::start(name, processor, syslog.device_name.clone())
+                    .with_context(|| format!("starting source {name:?}"))?;
+                if let Some(listener) = listeners.remove(name) {
+                    listener_tasks.spawn(listener.run(
+                        intake,
+                        metrics.add_listener(name),
+                        listeners_stop.clone(),
+                        abort.clone(),
+                    ));
+                }
+                sources.push(thread);
+            }
+            SourceConfig::Http(_) => {
+                anyhow::bail!("source {name:?}: type \"http\" is not available in this build yet")
+            }
         }
     }
     // Only the processors hold queue ends now: when the sources stop, the sinks see their input close.
@@ -161,7 +191,9 @@ pub async fn run_until(
     for stop in &stops {
         stop.stop();
     }
+    listeners_stop.cancel();
     let drained = async {
+        while listener_tasks.join_next().await.is_some() {}
         let joined = tokio::task::spawn_blocking(move || {
             for thread in sources {
                 let _ = thread.join();

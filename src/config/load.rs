@@ -156,6 +156,12 @@ impl RawConfig {
                 SourceConfig::File(file) => {
                     check_file_source(name, file, source_at(name), &mut problems)
                 }
+                SourceConfig::Syslog(s) => {
+                    super::net::check_syslog_source(name, s, source_at(name), &mut problems)
+                }
+                SourceConfig::Http(h) => {
+                    super::net::check_http_source(name, h, source_at(name), &mut problems)
+                }
             }
         }
         let mut taken = std::collections::BTreeSet::new();
@@ -446,18 +452,18 @@ impl<'de> Visitor<'de> for ComponentsSeed<'_> {
             match self.0 {
                 ComponentTable::Sources(kinds) => {
                     let kind = kinds.sources.get(&name).map(|t| t.kind.get_ref().as_str());
-                    match kind {
-                        Some("file") => {
-                            let file = map.next_value::<FileSourceConfig>()?;
-                            out.sources.insert(name, SourceConfig::File(file));
-                        }
+                    let source = match kind {
+                        Some("file") => SourceConfig::File(map.next_value()?),
+                        Some("syslog") => SourceConfig::Syslog(map.next_value()?),
+                        Some("http") => SourceConfig::Http(map.next_value()?),
                         other => {
                             return Err(A::Error::custom(format!(
-                                "source {name:?}: unknown type {:?}; expected \"file\"",
+                                "source {name:?}: unknown type {:?}; expected \"file\", \"syslog\" or \"http\"",
                                 other.unwrap_or_default()
                             )))
                         }
-                    }
+                    };
+                    out.sources.insert(name, source);
                 }
                 ComponentTable::Sinks(kinds) => {
                     let kind = kinds.sinks.get(&name).map(|t| t.kind.get_ref().as_str());
@@ -511,7 +517,6 @@ server_name = "siem.example.dk"
     fn file_source<'c>(c: &'c Config, name: &str) -> &'c FileSourceConfig {
         match &c.sources[name] {
             SourceConfig::File(file) => file,
-            #[allow(unreachable_patterns)]
             _ => panic!("source {name:?} is not a file source"),
         }
     }

@@ -9,6 +9,7 @@
 pub mod api;
 pub mod exposition;
 pub mod latency;
+pub mod listener;
 
 use std::os::unix::fs::MetadataExt;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -19,6 +20,7 @@ use crate::checkpoint::{Checkpoints, FileId};
 use crate::config::Format;
 use exposition::{Exposition, Kind};
 use latency::{LatencySummary, QUANTILES};
+use listener::ListenerMetrics;
 
 /// At most this many files per source get a `logferry_file_read_lag_bytes` series.
 pub const MAX_LAG_SERIES_PER_SOURCE: usize = 256;
@@ -188,6 +190,7 @@ pub struct SourceCounters {
 pub struct Metrics {
     sources: Vec<(String, Arc<SourceMetrics>)>,
     sinks: Vec<(String, Arc<SinkMetrics>)>,
+    listeners: Vec<(String, Arc<ListenerMetrics>)>,
     parse_failures: Vec<(Format, Arc<Counter>)>,
     dropped: Vec<(DropReason, Arc<Counter>)>,
     latency: Arc<LatencySummary>,
@@ -200,6 +203,7 @@ impl Metrics {
         Metrics {
             sources: Vec::new(),
             sinks: Vec::new(),
+            listeners: Vec::new(),
             parse_failures: Vec::new(),
             dropped: DropReason::ALL
                 .iter()
@@ -213,6 +217,14 @@ impl Metrics {
     /// Registers a sink's metrics under `name`.
     pub fn add_sink(&mut self, name: &str, metrics: Arc<SinkMetrics>) {
         self.sinks.push((name.to_string(), metrics));
+    }
+
+    /// Registers the listener metrics of network source `name`.
+    pub fn add_listener(&mut self, name: &str) -> Arc<ListenerMetrics> {
+        let metrics = Arc::new(ListenerMetrics::default());
+        self.listeners
+            .push((name.to_string(), Arc::clone(&metrics)));
+        metrics
     }
 
     /// Registers source `name` reading `format`; returns what its processor updates.
@@ -257,6 +269,7 @@ impl Metrics {
         let mut e = Exposition::default();
         self.render_sources(&mut e);
         self.render_sinks(&mut e);
+        listener::render(&self.listeners, &mut e);
         e.family(
             "logferry_events_dropped_total",
             Kind::Counter,

@@ -2,5 +2,8 @@
 
 pub mod file;
 pub mod fingerprint;
+pub mod intake;
 pub mod multiline;
+pub mod server_tls;
+pub mod syslog;
 pub mod tail;

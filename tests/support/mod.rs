@@ -15,6 +15,7 @@
 pub mod agent;
 mod collector;
 mod frames;
+pub mod inprocess;
 
 #[allow(unused_imports)]
 pub use collector::{Collector, CollectorOptions, ReadMode, ServerTls};
