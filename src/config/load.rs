@@ -156,6 +156,7 @@ impl RawConfig {
                 SourceConfig::File(file) => {
                     check_file_source(name, file, source_at(name), &mut problems)
                 }
+                SourceConfig::Archive(_) => {}
             }
         }
         let mut taken = std::collections::BTreeSet::new();
@@ -511,7 +512,6 @@ server_name = "siem.example.dk"
     fn file_source<'c>(c: &'c Config, name: &str) -> &'c FileSourceConfig {
         match &c.sources[name] {
             SourceConfig::File(file) => file,
-            #[allow(unreachable_patterns)]
             _ => panic!("source {name:?} is not a file source"),
         }
     }

@@ -117,6 +117,8 @@ pub enum ReadFrom {
 #[derive(Debug, Clone)]
 pub enum SourceConfig {
     File(FileSourceConfig),
+    /// Finished files sent once by `logferry send`; never read from a configuration file.
+    Archive(crate::sources::archive::ArchiveSourceConfig),
 }
 
 impl SourceConfig {
@@ -124,6 +126,7 @@ impl SourceConfig {
     pub fn settings(&self) -> SourceSettings {
         match self {
             SourceConfig::File(f) => f.settings(),
+            SourceConfig::Archive(a) => a.settings.clone(),
         }
     }
 
@@ -131,6 +134,7 @@ impl SourceConfig {
     pub fn format(&self) -> Format {
         match self {
             SourceConfig::File(f) => f.format,
+            SourceConfig::Archive(a) => a.settings.format,
         }
     }
 
@@ -138,6 +142,7 @@ impl SourceConfig {
     pub fn cpr_key_file(&self) -> Option<&PathBuf> {
         match self {
             SourceConfig::File(f) => f.cpr_key_file.as_ref().map(|k| k.get_ref()),
+            SourceConfig::Archive(a) => a.settings.cpr_key_file.as_ref(),
         }
     }
 }
