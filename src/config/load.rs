@@ -162,6 +162,7 @@ impl RawConfig {
                 SourceConfig::Http(h) => {
                     super::net::check_http_source(name, h, source_at(name), &mut problems)
                 }
+                SourceConfig::Archive(_) => {}
             }
         }
         let mut taken = std::collections::BTreeSet::new();

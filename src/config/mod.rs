@@ -123,6 +123,8 @@ pub enum SourceConfig {
     File(FileSourceConfig),
     Syslog(SyslogSourceConfig),
     Http(HttpSourceConfig),
+    /// Finished files sent once by `logferry send`; never read from a configuration file.
+    Archive(crate::sources::archive::ArchiveSourceConfig),
 }
 
 impl SourceConfig {
@@ -132,6 +134,7 @@ impl SourceConfig {
             SourceConfig::File(f) => f.settings(),
             SourceConfig::Syslog(s) => s.settings(),
             SourceConfig::Http(h) => h.settings(),
+            SourceConfig::Archive(a) => a.settings.clone(),
         }
     }
 
@@ -141,6 +144,7 @@ impl SourceConfig {
             SourceConfig::File(f) => f.format,
             SourceConfig::Syslog(s) => s.format,
             SourceConfig::Http(_) => Format::Json,
+            SourceConfig::Archive(a) => a.settings.format,
         }
     }
 
@@ -150,6 +154,7 @@ impl SourceConfig {
             SourceConfig::File(f) => f.cpr_key_file.as_ref().map(|k| k.get_ref()),
             SourceConfig::Syslog(s) => s.cpr_key_file.as_ref().map(|k| k.get_ref()),
             SourceConfig::Http(h) => h.cpr_key_file.as_ref().map(|k| k.get_ref()),
+            SourceConfig::Archive(a) => a.settings.cpr_key_file.as_ref(),
         }
     }
 
@@ -157,7 +162,7 @@ impl SourceConfig {
     /// files (watched by reload).
     pub fn listener_files(&self) -> Vec<PathBuf> {
         let (tls, tokens) = match self {
-            SourceConfig::File(_) => return Vec::new(),
+            SourceConfig::File(_) | SourceConfig::Archive(_) => return Vec::new(),
             SourceConfig::Syslog(s) => (s.tls.as_ref(), None),
             SourceConfig::Http(h) => (h.tls.as_ref(), Some(h.tokens.get_ref())),
         };

@@ -49,18 +49,31 @@ use crate::process::{Processor, SinksClosed};
 /// How many chunks one file may read before the others get a turn.
 const CHUNKS_PER_TURN: usize = 8;
 
-/// Tells a running source to stop.
+/// Tells a running source thread to stop.
 #[derive(Debug, Clone)]
 pub struct StopHandle {
     stop: Arc<AtomicBool>,
-    wake: SyncSender<()>,
+    /// Wakes a source that sleeps between reads.
+    wake: Option<SyncSender<()>>,
 }
 
 impl StopHandle {
-    /// Asks the source to stop after the chunk it is on; it returns from [`FileSource::run`] soon after.
+    /// A handle for a source that checks the returned flag between chunks and never sleeps long.
+    pub fn new() -> (StopHandle, Arc<AtomicBool>) {
+        let stop = Arc::new(AtomicBool::new(false));
+        let handle = StopHandle {
+            stop: Arc::clone(&stop),
+            wake: None,
+        };
+        (handle, stop)
+    }
+
+    /// Asks the source to stop after the chunk it is on; it returns from its `run` soon after.
     pub fn stop(&self) {
         self.stop.store(true, Ordering::Release);
-        let _ = self.wake.try_send(());
+        if let Some(wake) = &self.wake {
+            let _ = wake.try_send(());
+        }
     }
 }
 
@@ -165,7 +178,7 @@ impl FileSource {
     pub fn stop_handle(&self) -> StopHandle {
         StopHandle {
             stop: Arc::clone(&self.stop),
-            wake: self.wake_tx.clone(),
+            wake: Some(self.wake_tx.clone()),
         }
     }
 

@@ -1,8 +1,10 @@
 //! Sources: where records come from. Each file states its acknowledgement semantics at the top.
 
+pub mod archive;
 pub mod file;
 pub mod fingerprint;
 pub mod intake;
+pub mod lines;
 pub mod multiline;
 pub mod server_tls;
 pub mod syslog;
