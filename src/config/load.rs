@@ -173,6 +173,12 @@ impl RawConfig {
                     format!("source {name:?}: multiline_timeout must be positive"),
                 ));
             }
+            if source.max_open_files == 0 {
+                problems.push((
+                    source_at(name),
+                    format!("source {name:?}: max_open_files must be at least 1"),
+                ));
+            }
             if source.max_line_bytes < 64 {
                 problems.push((
                     source_at(name),

@@ -3,4 +3,6 @@
 pub mod file;
 pub mod fingerprint;
 pub mod multiline;
+pub mod rlimit;
 pub mod tail;
+pub mod watch;
