@@ -258,6 +258,7 @@ impl FileSource {
                 self.look_at(path, &mut named, &mut candidates);
             }
         }
+        self.set_aside_truncated();
         self.open_candidates(candidates);
         self.first_scan = false;
         self.finish_set_aside(started)?;
@@ -427,8 +428,7 @@ impl FileSource {
         self.tails.insert(key, tail);
     }
 
-    /// For every followed file: set it aside if it was truncated while idle; close it once it is
-    /// rotated away (or deleted) and read to its end; give it up at `rotate_wait`.
+    /// For every followed file: close it once it is rotated away (or deleted) and read to its end; give it up at `rotate_wait`.
     fn check_followed(&mut self, named: &BTreeSet<Key>) -> Result<(), SinksClosed> {
         let keys: Vec<Key> = self.tails.keys().copied().collect();
         let now = Instant::now();
@@ -438,10 +438,6 @@ impl FileSource {
             };
             let len = tail.file_len().ok();
             let at_end = len.is_none_or(|len| len <= tail.read_pos());
-            if at_end && len.is_some() && rewritten(tail) {
-                self.set_aside(key);
-                continue;
-            }
             if named.contains(&key) {
                 self.orphans.remove(&key);
                 continue;

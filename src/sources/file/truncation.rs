@@ -14,6 +14,24 @@ use crate::sources::fingerprint::identify;
 use crate::sources::tail::FileTail;
 
 impl FileSource {
+    /// Sets aside every followed file that was truncated: shorter than what was read, or starting
+    /// with another first line. Done before a scan opens new files, so that the copy of a file
+    /// truncated since the last scan is recognised in the same scan.
+    pub(super) fn set_aside_truncated(&mut self) {
+        let truncated: Vec<Key> = self
+            .tails
+            .iter()
+            .filter(|(_, tail)| {
+                tail.file_len()
+                    .is_ok_and(|len| len < tail.read_pos() || rewritten(tail))
+            })
+            .map(|(key, _)| *key)
+            .collect();
+        for key in truncated {
+            self.set_aside(key);
+        }
+    }
+
     /// Goes on with the set-aside reading of the truncated file `original` in its copy `file`; the
     /// original is read again from 0 as a new reading.
     pub(super) fn continue_in_copy(
