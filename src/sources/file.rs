@@ -49,8 +49,11 @@ use std::time::{Duration, Instant};
 use super::fingerprint::{identify, same_head};
 use super::multiline::{MultilineFramer, StartRule};
 use super::rlimit::{open_file_limit, raise_open_file_limit};
+use tokio::sync::mpsc::UnboundedSender;
+
 use super::tail::{Chunk, FileTail, CHUNK_BYTES};
 use super::watch::DirWatcher;
+use crate::batch::{Delivered, Receipt};
 use crate::checkpoint::{Checkpoints, FileId, FileRange};
 use crate::config::{FileSourceConfig, ReadFrom};
 use crate::metrics::{FollowedFile, SourceMetrics};
@@ -72,18 +75,31 @@ const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 /// A followed file: device and inode.
 type Key = (u64, u64);
 
-/// Tells a running source to stop.
+/// Tells a running source thread to stop.
 #[derive(Debug, Clone)]
 pub struct StopHandle {
     stop: Arc<AtomicBool>,
-    wake: SyncSender<()>,
+    /// Wakes a source that sleeps between reads.
+    wake: Option<SyncSender<()>>,
 }
 
 impl StopHandle {
-    /// Asks the source to stop after the chunk it is on; it returns from [`FileSource::run`] soon after.
+    /// A handle for a source that checks the returned flag between chunks and never sleeps long.
+    pub fn new() -> (StopHandle, Arc<AtomicBool>) {
+        let stop = Arc::new(AtomicBool::new(false));
+        let handle = StopHandle {
+            stop: Arc::clone(&stop),
+            wake: None,
+        };
+        (handle, stop)
+    }
+
+    /// Asks the source to stop after the chunk it is on; it returns from its `run` soon after.
     pub fn stop(&self) {
         self.stop.store(true, Ordering::Release);
-        let _ = self.wake.try_send(());
+        if let Some(wake) = &self.wake {
+            let _ = wake.try_send(());
+        }
     }
 }
 
@@ -108,6 +124,8 @@ pub struct FileSource {
     config: FileSourceConfig,
     processor: Processor,
     checkpoints: Arc<Mutex<Checkpoints>>,
+    /// Where acknowledged ranges go (the checkpoint store's task).
+    acks: UnboundedSender<Delivered>,
     /// Where each scan publishes the followed files (for the read lag metric), and the counters.
     metrics: Arc<SourceMetrics>,
     tails: BTreeMap<Key, FileTail>,
@@ -140,6 +158,7 @@ impl FileSource {
         config: FileSourceConfig,
         processor: Processor,
         checkpoints: Arc<Mutex<Checkpoints>>,
+        acks: UnboundedSender<Delivered>,
         metrics: Arc<SourceMetrics>,
     ) -> Self {
         raise_open_file_limit();
@@ -167,6 +186,7 @@ impl FileSource {
             config,
             processor,
             checkpoints,
+            acks,
             metrics,
             tails: BTreeMap::new(),
             orphans: BTreeMap::new(),
@@ -192,7 +212,7 @@ impl FileSource {
     pub fn stop_handle(&self) -> StopHandle {
         StopHandle {
             stop: Arc::clone(&self.stop),
-            wake: self.wake_tx.clone(),
+            wake: Some(self.wake_tx.clone()),
         }
     }
 
@@ -538,7 +558,13 @@ impl FileSource {
                 .is_some_and(|since| since.elapsed() >= self.config.multiline_timeout)
             {
                 tail.flush_quiet(&mut self.chunk);
-                ship(&mut self.processor, &self.metrics, &self.chunk, tail)?;
+                ship(
+                    &mut self.processor,
+                    &self.acks,
+                    &self.metrics,
+                    &self.chunk,
+                    tail,
+                )?;
             }
             return Ok(false);
         }
@@ -548,7 +574,13 @@ impl FileSource {
                     if !self.complaints.is_empty() {
                         self.complaints.remove(&(tail.path.clone(), "read"));
                     }
-                    ship(&mut self.processor, &self.metrics, &self.chunk, tail)?;
+                    ship(
+                        &mut self.processor,
+                        &self.acks,
+                        &self.metrics,
+                        &self.chunk,
+                        tail,
+                    )?;
                     if self.chunk.data.len() < CHUNK_BYTES || self.stop.load(Ordering::Acquire) {
                         return Ok(false);
                     }
@@ -572,7 +604,13 @@ impl FileSource {
             return Ok(());
         };
         tail.flush_partial(&mut self.chunk);
-        ship(&mut self.processor, &self.metrics, &self.chunk, &tail)?;
+        ship(
+            &mut self.processor,
+            &self.acks,
+            &self.metrics,
+            &self.chunk,
+            &tail,
+        )?;
         self.finished.insert(
             tail.id,
             Finished {
@@ -586,6 +624,7 @@ impl FileSource {
 /// Sends what `tail` just produced in `chunk` on to the sinks.
 fn ship(
     processor: &mut Processor,
+    acks: &UnboundedSender<Delivered>,
     metrics: &SourceMetrics,
     chunk: &Chunk,
     tail: &FileTail,
@@ -601,7 +640,9 @@ fn ship(
         metrics.truncated_records.add(cut as u64);
     }
     let path = tail.path.to_string_lossy();
-    processor.send_chunk(chunk, &path, range, event_time_now())
+    let bytes = range.end.saturating_sub(range.start);
+    let receipt = Receipt::checkpoint(range, acks.clone());
+    processor.send_chunk(chunk, &path, bytes, receipt, event_time_now())
 }
 
 /// The position just after the last LF of `file` (where `read_from = "end"` starts), looking back at

@@ -75,7 +75,13 @@ impl FileSource {
         for key in due {
             if let Some((mut tail, _)) = self.set_aside.remove(&key) {
                 tail.flush_partial(&mut self.chunk);
-                ship(&mut self.processor, &self.metrics, &self.chunk, &tail)?;
+                ship(
+                    &mut self.processor,
+                    &self.acks,
+                    &self.metrics,
+                    &self.chunk,
+                    &tail,
+                )?;
                 // A new epoch: late acknowledgements of the old content must not move the new reading.
                 self.truncated.insert(key, tail.epoch.wrapping_add(1));
             }
