@@ -156,13 +156,10 @@ impl RawConfig {
                 SourceConfig::File(file) => {
                     check_file_source(name, file, source_at(name), &mut problems)
                 }
-                SourceConfig::Syslog(s) => {
-                    super::net::check_syslog_source(name, s, source_at(name), &mut problems)
-                }
-                SourceConfig::Http(h) => {
-                    super::net::check_http_source(name, h, source_at(name), &mut problems)
-                }
                 SourceConfig::Archive(_) => {}
+                network => {
+                    super::net::check_network_source(name, network, source_at(name), &mut problems)
+                }
             }
         }
         let mut taken = std::collections::BTreeSet::new();
@@ -250,6 +247,12 @@ fn check_file_source(
         problems.push((
             at.clone(),
             format!("source {name:?}: multiline_timeout must be positive"),
+        ));
+    }
+    if file.max_open_files == 0 {
+        problems.push((
+            at.clone(),
+            format!("source {name:?}: max_open_files must be at least 1"),
         ));
     }
     if file.max_line_bytes < 64 {

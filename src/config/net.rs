@@ -201,8 +201,21 @@ fn default_ack_timeout() -> Duration {
 
 type Problem = (Option<Range<usize>>, String);
 
-/// Checks of a syslog source that serde cannot make; whole-source problems point at `at`.
-pub(super) fn check_syslog_source(
+/// Checks of a network source that serde cannot make; whole-source problems point at `at`.
+pub(super) fn check_network_source(
+    name: &str,
+    source: &super::SourceConfig,
+    at: Option<Range<usize>>,
+    problems: &mut Vec<Problem>,
+) {
+    match source {
+        super::SourceConfig::Syslog(s) => check_syslog_source(name, s, at, problems),
+        super::SourceConfig::Http(h) => check_http_source(name, h, at, problems),
+        _ => {}
+    }
+}
+
+fn check_syslog_source(
     name: &str,
     source: &SyslogSourceConfig,
     at: Option<Range<usize>>,
@@ -236,8 +249,7 @@ pub(super) fn check_syslog_source(
     );
 }
 
-/// Checks of an HTTP source that serde cannot make.
-pub(super) fn check_http_source(
+fn check_http_source(
     name: &str,
     source: &HttpSourceConfig,
     at: Option<Range<usize>>,
