@@ -21,6 +21,8 @@ use crate::metrics::DeliveryTiming;
 pub enum Delivered {
     /// Bytes `range.start..range.end` of one file have reached every sink.
     File(FileRange),
+    /// Record `seq` of a sink's disk buffer has reached the sink (reported to that buffer only).
+    BufferRecord(u64),
 }
 
 /// A delivery report waiting to be sent once every sink has acknowledged.
