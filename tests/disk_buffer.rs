@@ -144,6 +144,16 @@ async fn a_graceful_restart_replays_what_the_buffer_held() {
         v < 300_000.0
     });
     println!("buffer bytes after delivery: {bytes}");
+    let exported = scrape(&api);
+    for name in support::dashboard::metric_names()
+        .into_iter()
+        .filter(|n| n.starts_with("logferry_buffer_"))
+    {
+        assert!(
+            exported.keys().any(|series| series.starts_with(&format!("{name}{{"))),
+            "the Grafana dashboard queries {name}, which an agent with a disk buffer does not export"
+        );
+    }
     agent.stop();
 }
 

@@ -124,7 +124,7 @@ fn check_segment(
         };
         tracing::warn!(
             sink, path = %path.display(), offset, skipped_bytes = file_len - offset,
-            "disk buffer: {damage}; skipping the rest of this segment (a torn write after a crash loses nothing: unsynced batches were never acknowledged to their source)"
+            "disk buffer: {damage}; skipping the rest of this segment (a record torn by a crash is read again from its file; damage to a synced one loses its events)"
         );
         metrics.corrupt_records.add(1);
         let file = OpenOptions::new().write(true).open(path)?;

@@ -112,3 +112,55 @@ fn de_duration_option<'de, D: serde::Deserializer<'de>>(
 ) -> Result<Option<Duration>, D::Error> {
     humantime_serde::deserialize(d).map(Some)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::parse;
+
+    fn with_buffer(keys: &str) -> String {
+        format!(
+            "[sources.a]\ntype = \"file\"\ninclude = [\"/x/*.log\"]\nformat = \"syslog\"\n\
+             [sinks.out]\ntype = \"syslog\"\ninputs = [\"a\"]\naddress = \"h:1\"\n[sinks.out.buffer]\n{keys}"
+        )
+    }
+
+    #[test]
+    fn memory_by_default_disk_with_defaults_or_settings() {
+        let plain = with_buffer("").replace("[sinks.out.buffer]\n", "");
+        assert_eq!(parse(&plain, "t").unwrap().sinks["out"].disk_buffer, None);
+        let memory = parse(&with_buffer("type = \"memory\""), "t").unwrap();
+        assert_eq!(memory.sinks["out"].disk_buffer, None);
+        let disk = parse(&with_buffer("type = \"disk\""), "t").unwrap();
+        assert_eq!(
+            disk.sinks["out"].disk_buffer,
+            Some(DiskBufferConfig {
+                max_bytes: 1 << 30,
+                when_full: WhenFull::Block,
+                fsync_interval: Duration::from_millis(500),
+            })
+        );
+        let set = with_buffer(
+            "type = \"disk\"\nmax_size = \"64MiB\"\nwhen_full = \"drop_newest\"\nfsync_interval = \"1s\"",
+        );
+        let disk = parse(&set, "t").unwrap().sinks["out"].disk_buffer.unwrap();
+        assert_eq!(disk.max_bytes, 64 << 20);
+        assert_eq!(disk.when_full, WhenFull::DropNewest);
+        assert_eq!(disk.fsync_interval, Duration::from_secs(1));
+    }
+
+    #[test]
+    fn bad_buffers_are_errors() {
+        for (keys, expected) in [
+            ("type = \"disk\"\nmax_size = \"512KiB\"", "at least 1MiB"),
+            ("type = \"disk\"\nfsync_interval = \"0s\"", "must be positive"),
+            ("max_size = \"1GiB\"", "only to type = \"disk\""),
+            ("type = \"tape\"", "tape"),
+            ("type = \"disk\"\nwhen_full = \"drop_oldest\"", "drop_oldest"),
+            ("type = \"disk\"\nsize = \"1GiB\"", "size"),
+        ] {
+            let err = parse(&with_buffer(keys), "t").expect_err(keys).to_string();
+            assert!(err.contains(expected), "{keys}: {err}");
+        }
+    }
+}
