@@ -117,6 +117,16 @@ impl Checkpoints {
         })
     }
 
+    /// Removes the state file of `data_dir`, if any: every file is then new to the next load.
+    pub fn forget(data_dir: &Path) -> anyhow::Result<()> {
+        let path = data_dir.join(STATE_FILE);
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e).with_context(|| format!("removing {}", path.display())),
+        }
+    }
+
     /// The delivered offset of `file`, if it has a checkpoint.
     pub fn offset(&self, file: &FileId) -> Option<u64> {
         self.files.get(file).map(|f| f.offset)

@@ -4,8 +4,8 @@
 //! thread whose processor sends to the queues of the sinks that take it. With `[api]`, a task serves
 //! the metrics registered for them (bound before anything starts; stopped last).
 //!
-//! Stop (when the `shutdown` future resolves: SIGTERM, SIGINT or a reload, see [`crate::reload`]):
-//! sources stop reading and drop their queue ends; each sink drains what is
+//! Stop (when the `shutdown` future resolves: SIGTERM, SIGINT or a reload, see [`crate::reload`];
+//! or when every source has ended by itself, as `logferry send`'s does): sources stop reading and drop their queue ends; each sink drains what is
 //! queued and closes its connection gracefully; acknowledgements reach the checkpoint store, which
 //! writes its state one last time. If draining takes longer than `shutdown_timeout` (a collector that
 //! is down), sinks are aborted: what they had not delivered stays unacknowledged and is read again
@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use crate::batch::{BatchSender, Delivered};
 use crate::buffer::DiskBuffer;
 use crate::checkpoint::Checkpoints;
-use crate::config::{Config, SinkKind};
+use crate::config::{Config, SinkKind, SourceConfig};
 use crate::control::Control;
 use crate::metrics::buffer::BufferMetrics;
 use crate::metrics::{api, Metrics, SinkMetrics};
@@ -31,6 +31,7 @@ use crate::normalise::Normaliser;
 use crate::process::{Processor, SinkInput};
 use crate::sinks::console::{self, ConsoleSink};
 use crate::sinks::syslog::SyslogSink;
+use crate::sources::archive::ArchiveSource;
 use crate::sources::file::FileSource;
 use crate::tap::{TapHub, TapPoint};
 
@@ -137,23 +138,42 @@ pub async fn run_until(
             .collect();
         let normaliser =
             Normaliser::new(&source.settings()).with_context(|| format!("source {name:?}"))?;
-        let counters = metrics.add_source(name, source.format);
+        let counters = metrics.add_source(name, source.format());
         let source_metrics = Arc::clone(&counters.source);
-        let processor = Processor::new(normaliser, outputs, ack_tx.clone(), counters)
+        let processor = Processor::new(normaliser, outputs, counters)
             .with_tap(TapPoint::new(Arc::clone(&hub), name));
-        let file_source = FileSource::new(
-            name,
-            source.clone(),
-            processor,
-            Arc::clone(&checkpoints),
-            source_metrics,
-        );
-        stops.push(file_source.stop_handle());
-        let thread = std::thread::Builder::new()
-            .name(format!("source-{name}"))
-            .spawn(move || file_source.run())
-            .with_context(|| format!("starting source {name:?}"))?;
-        sources.push(thread);
+        match source {
+            SourceConfig::File(file) => {
+                let file_source = FileSource::new(
+                    name,
+                    file.clone(),
+                    processor,
+                    Arc::clone(&checkpoints),
+                    ack_tx.clone(),
+                    source_metrics,
+                );
+                stops.push(file_source.stop_handle());
+                let thread = std::thread::Builder::new()
+                    .name(format!("source-{name}"))
+                    .spawn(move || file_source.run())
+                    .with_context(|| format!("starting source {name:?}"))?;
+                sources.push(thread);
+            }
+            SourceConfig::Archive(archive) => {
+                let archive_source = ArchiveSource::new(
+                    archive.clone(),
+                    processor,
+                    Arc::clone(&checkpoints),
+                    ack_tx.clone(),
+                );
+                stops.push(archive_source.stop_handle());
+                let thread = std::thread::Builder::new()
+                    .name(format!("source-{name}"))
+                    .spawn(move || archive_source.run())
+                    .with_context(|| format!("starting source {name:?}"))?;
+                sources.push(thread);
+            }
+        }
     }
     // Only the processors hold queue ends now: when the sources stop, the sinks see their input close.
     drop(queues);
@@ -179,23 +199,43 @@ pub async fn run_until(
         "logferry running"
     );
 
-    shutdown.await;
-    for stop in &stops {
-        stop.stop();
+    // The agent's sources run until asked to stop; a finite one (`logferry send`) ends by itself,
+    // and when every source has ended the sinks drain what they hold, with no deadline unless a
+    // stop is asked for meanwhile.
+    let mut joined = tokio::task::spawn_blocking(move || {
+        for thread in sources {
+            let _ = thread.join();
+        }
+    });
+    tokio::pin!(shutdown);
+    let sources_ended = tokio::select! {
+        () = &mut shutdown => false,
+        _ = &mut joined => true,
+    };
+    if !sources_ended {
+        for stop in &stops {
+            stop.stop();
+        }
     }
     let drained = async {
-        let joined = tokio::task::spawn_blocking(move || {
-            for thread in sources {
-                let _ = thread.join();
-            }
-        });
-        let _ = joined.await;
+        if !sources_ended {
+            let _ = joined.await;
+        }
         while sinks.join_next().await.is_some() {}
     };
     tokio::pin!(drained);
-    if tokio::time::timeout(config.shutdown_timeout, &mut drained)
-        .await
-        .is_err()
+    let stop_asked = if sources_ended {
+        tokio::select! {
+            () = &mut drained => false,
+            () = &mut shutdown => true,
+        }
+    } else {
+        true
+    };
+    if stop_asked
+        && tokio::time::timeout(config.shutdown_timeout, &mut drained)
+            .await
+            .is_err()
     {
         tracing::warn!(
             timeout = ?config.shutdown_timeout,
@@ -224,8 +264,6 @@ async fn keep_checkpoints(
         if let Ok(mut store) = checkpoints.lock() {
             match delivered {
                 Delivered::File(range) => store.delivered(range),
-                // Disk buffers take their own receipts; none is ever sent here.
-                Delivered::BufferRecord(_) => {}
             }
         }
     };

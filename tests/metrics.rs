@@ -275,7 +275,6 @@ async fn metrics_move_as_events_flow() {
     agent.stop();
 }
 
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readiness_follows_the_collector() {
     let dir = tempfile::tempdir().unwrap();

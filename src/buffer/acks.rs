@@ -8,14 +8,13 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::log::Shared;
 use super::position;
-use crate::batch::Delivered;
 
 /// How often the position is persisted (if it moved) and acknowledged segments deleted.
 const TRIM_INTERVAL: Duration = Duration::from_millis(250);
 
 /// Runs until every sender of `acks` is gone (the reader has stopped and the sink has dropped or
 /// acknowledged every batch), then persists the position a last time.
-pub async fn run(shared: Arc<Shared>, mut acks: UnboundedReceiver<Delivered>) {
+pub async fn run(shared: Arc<Shared>, mut acks: UnboundedReceiver<u64>) {
     let mut trimmer = Trimmer {
         persisted: shared.lock().acked,
         failing: false,
@@ -23,13 +22,11 @@ pub async fn run(shared: Arc<Shared>, mut acks: UnboundedReceiver<Delivered>) {
     let mut tick = tokio::time::interval(TRIM_INTERVAL);
     loop {
         tokio::select! {
-            delivered = acks.recv() => match delivered {
-                Some(Delivered::BufferRecord(seq)) => {
+            acked = acks.recv() => match acked {
+                Some(seq) => {
                     let events = shared.lock().ack(seq);
                     shared.metrics.events.add(-(events as i64));
                 }
-                // Only buffer records are acknowledged to a buffer.
-                Some(Delivered::File(_)) => {}
                 None => break,
             },
             _ = tick.tick() => trimmer.trim(&shared),

@@ -36,7 +36,7 @@ pub struct Log {
     handed: VecDeque<(u64, u32)>,
     /// Acknowledged records still behind an unacknowledged one in `handed`.
     acked_early: BTreeSet<u64>,
-    /// The writer has stopped (shutdown): the reader hands out nothing more.
+    /// The writer has stopped (shutdown): once the reader has handed out everything, it stops too.
     pub writer_done: bool,
 }
 

@@ -35,7 +35,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::batch::{BatchSender, Delivered};
+use crate::batch::BatchSender;
 use crate::config::DiskBufferConfig;
 use crate::metrics::buffer::BufferMetrics;
 use crate::metrics::{Counter, SinkMetrics};
@@ -100,7 +100,7 @@ impl DiskBuffer {
         tasks: &mut JoinSet<()>,
     ) -> BatchSender {
         let (input_tx, input_rx) = mpsc::channel(queue_batches);
-        let (acks_tx, acks_rx) = mpsc::unbounded_channel::<Delivered>();
+        let (acks_tx, acks_rx) = mpsc::unbounded_channel();
         let segment_bytes = (self.config.max_bytes / SEGMENTS_PER_BUFFER).min(MAX_SEGMENT_BYTES);
         let writer = writer::Writer {
             shared: Arc::clone(&self.shared),

@@ -6,7 +6,8 @@
 //! so it never sees half a record. It starts at the first record not acknowledged before (a restart
 //! replays what the sink had not acknowledged: duplicates are bounded by what was in flight). Sending
 //! blocks while the sink's queue is full, so the memory it holds is the queue's few batches. When the
-//! writer stops (shutdown), it hands out nothing more: the rest waits in the buffer for the next start.
+//! writer stops (shutdown), it goes on to the end of what was appended, so the sink drains the buffer
+//! like a memory queue; a sink aborted after `shutdown_timeout` leaves the rest for the next start.
 
 use std::fs::File;
 use std::io::{Seek, SeekFrom};
@@ -18,7 +19,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::log::Shared;
 use super::record::{self, Read, Record, SEGMENT_MAGIC};
-use crate::batch::{AckToken, BatchSender, Delivered, EncodedBatch, Receipt};
+use crate::batch::{AckToken, BatchSender, EncodedBatch, Receipt};
 use crate::metrics::SinkMetrics;
 
 /// How long the reader waits for the writer before looking again (and whether the sink is gone).
@@ -30,8 +31,8 @@ const RETRY: Duration = Duration::from_secs(1);
 pub struct Reader {
     pub shared: Arc<Shared>,
     pub output: BatchSender,
-    /// Where the sink's acknowledgements of buffered records go (the acknowledger).
-    pub acks: UnboundedSender<Delivered>,
+    /// Where the numbers of the records the sink acknowledged go (the acknowledger).
+    pub acks: UnboundedSender<u64>,
     /// Records numbered below this were acknowledged before the start.
     pub skip_below: u64,
     pub sink_metrics: Arc<SinkMetrics>,
@@ -57,7 +58,7 @@ enum Next {
 }
 
 impl Reader {
-    /// Runs until the writer has stopped or the sink is gone.
+    /// Runs until the writer has stopped and everything it appended is handed out, or the sink is gone.
     pub fn run(self) {
         let mut at: Option<Position> = None;
         loop {
@@ -113,7 +114,7 @@ impl Reader {
     fn next(&self, at: Option<&Position>) -> Next {
         let mut log = self.shared.lock();
         loop {
-            if log.writer_done || self.output.is_closed() {
+            if self.output.is_closed() {
                 return Next::Stop;
             }
             let current = at.and_then(|p| log.segments.iter().find(|s| s.first_seq == p.first_seq));
@@ -133,6 +134,10 @@ impl Reader {
                     path: segment.path.clone(),
                 };
             }
+            if log.writer_done {
+                // Everything appended has been handed out.
+                return Next::Stop;
+            }
             log = self.shared.wait(log, IDLE_WAIT);
         }
     }
@@ -141,10 +146,11 @@ impl Reader {
     fn hand(&self, r: Record) -> bool {
         self.shared.lock().handed(r.seq, r.events);
         let events = r.events as usize;
-        let receipt = Receipt {
-            delivered: Delivered::BufferRecord(r.seq),
-            to: self.acks.clone(),
-        };
+        let (acks, seq) = (self.acks.clone(), r.seq);
+        // The acknowledger is gone only once the sink is: the record is then sent again next start.
+        let receipt = Receipt::new(move || {
+            let _ = acks.send(seq);
+        });
         let batch = Arc::new(EncodedBatch {
             bytes: Bytes::from(r.payload),
             events,

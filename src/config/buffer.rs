@@ -153,10 +153,16 @@ mod tests {
     fn bad_buffers_are_errors() {
         for (keys, expected) in [
             ("type = \"disk\"\nmax_size = \"512KiB\"", "at least 1MiB"),
-            ("type = \"disk\"\nfsync_interval = \"0s\"", "must be positive"),
+            (
+                "type = \"disk\"\nfsync_interval = \"0s\"",
+                "must be positive",
+            ),
             ("max_size = \"1GiB\"", "only to type = \"disk\""),
             ("type = \"tape\"", "tape"),
-            ("type = \"disk\"\nwhen_full = \"drop_oldest\"", "drop_oldest"),
+            (
+                "type = \"disk\"\nwhen_full = \"drop_oldest\"",
+                "drop_oldest",
+            ),
             ("type = \"disk\"\nsize = \"1GiB\"", "size"),
         ] {
             let err = parse(&with_buffer(keys), "t").expect_err(keys).to_string();

@@ -30,7 +30,7 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// How long a graceful stop may spend draining in-flight batches to the sinks.
     pub shutdown_timeout: Duration,
-    pub sources: BTreeMap<String, FileSourceConfig>,
+    pub sources: BTreeMap<String, SourceConfig>,
     pub sinks: BTreeMap<String, SinkConfig>,
     /// `[api]`: the metrics and health endpoint; `None` runs no listener.
     pub api: Option<ApiConfig>,
@@ -113,6 +113,40 @@ pub enum ReadFrom {
     #[default]
     Beginning,
     End,
+}
+
+/// One `[sources.NAME]` table, by its `type`.
+#[derive(Debug, Clone)]
+pub enum SourceConfig {
+    File(FileSourceConfig),
+    /// Finished files sent once by `logferry send`; never read from a configuration file.
+    Archive(crate::sources::archive::ArchiveSourceConfig),
+}
+
+impl SourceConfig {
+    /// The settings that shape normalisation of this source's records.
+    pub fn settings(&self) -> SourceSettings {
+        match self {
+            SourceConfig::File(f) => f.settings(),
+            SourceConfig::Archive(a) => a.settings.clone(),
+        }
+    }
+
+    /// The format its records are read as.
+    pub fn format(&self) -> Format {
+        match self {
+            SourceConfig::File(f) => f.format,
+            SourceConfig::Archive(a) => a.settings.format,
+        }
+    }
+
+    /// The site key file for CPR pseudonymisation, if any (watched by reload).
+    pub fn cpr_key_file(&self) -> Option<&PathBuf> {
+        match self {
+            SourceConfig::File(f) => f.cpr_key_file.as_ref().map(|k| k.get_ref()),
+            SourceConfig::Archive(a) => a.settings.cpr_key_file.as_ref(),
+        }
+    }
 }
 
 /// `[sources.NAME]` with `type = "file"`.

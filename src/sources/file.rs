@@ -34,10 +34,12 @@ use std::time::Instant;
 
 use notify::event::ModifyKind;
 use notify::{EventKind, RecursiveMode, Watcher};
+use tokio::sync::mpsc::UnboundedSender;
 
 use super::fingerprint::identify;
 use super::multiline::{MultilineFramer, StartRule};
 use super::tail::{Chunk, FileTail, CHUNK_BYTES};
+use crate::batch::{Delivered, Receipt};
 use crate::checkpoint::{Checkpoints, FileId, FileRange};
 use crate::config::{FileSourceConfig, ReadFrom};
 use crate::metrics::{FollowedFile, SourceMetrics};
@@ -47,18 +49,31 @@ use crate::process::{Processor, SinksClosed};
 /// How many chunks one file may read before the others get a turn.
 const CHUNKS_PER_TURN: usize = 8;
 
-/// Tells a running source to stop.
+/// Tells a running source thread to stop.
 #[derive(Debug, Clone)]
 pub struct StopHandle {
     stop: Arc<AtomicBool>,
-    wake: SyncSender<()>,
+    /// Wakes a source that sleeps between reads.
+    wake: Option<SyncSender<()>>,
 }
 
 impl StopHandle {
-    /// Asks the source to stop after the chunk it is on; it returns from [`FileSource::run`] soon after.
+    /// A handle for a source that checks the returned flag between chunks and never sleeps long.
+    pub fn new() -> (StopHandle, Arc<AtomicBool>) {
+        let stop = Arc::new(AtomicBool::new(false));
+        let handle = StopHandle {
+            stop: Arc::clone(&stop),
+            wake: None,
+        };
+        (handle, stop)
+    }
+
+    /// Asks the source to stop after the chunk it is on; it returns from its `run` soon after.
     pub fn stop(&self) {
         self.stop.store(true, Ordering::Release);
-        let _ = self.wake.try_send(());
+        if let Some(wake) = &self.wake {
+            let _ = wake.try_send(());
+        }
     }
 }
 
@@ -74,6 +89,8 @@ pub struct FileSource {
     config: FileSourceConfig,
     processor: Processor,
     checkpoints: Arc<Mutex<Checkpoints>>,
+    /// Where acknowledged ranges go (the checkpoint store's task).
+    acks: UnboundedSender<Delivered>,
     /// Where each scan publishes the followed files (for the read lag metric).
     metrics: Arc<SourceMetrics>,
     tails: BTreeMap<(u64, u64), FileTail>,
@@ -103,6 +120,7 @@ impl FileSource {
         config: FileSourceConfig,
         processor: Processor,
         checkpoints: Arc<Mutex<Checkpoints>>,
+        acks: UnboundedSender<Delivered>,
         metrics: Arc<SourceMetrics>,
     ) -> Self {
         let (wake_tx, wake_rx) = std::sync::mpsc::sync_channel(1);
@@ -137,6 +155,7 @@ impl FileSource {
             config,
             processor,
             checkpoints,
+            acks,
             metrics,
             tails: BTreeMap::new(),
             orphaned_since: BTreeMap::new(),
@@ -159,7 +178,7 @@ impl FileSource {
     pub fn stop_handle(&self) -> StopHandle {
         StopHandle {
             stop: Arc::clone(&self.stop),
-            wake: self.wake_tx.clone(),
+            wake: Some(self.wake_tx.clone()),
         }
     }
 
@@ -376,7 +395,7 @@ impl FileSource {
                     if !self.complaints.is_empty() {
                         self.complaints.remove(&(tail.path.clone(), "read"));
                     }
-                    ship(&mut self.processor, &self.chunk, tail)?;
+                    ship(&mut self.processor, &self.acks, &self.chunk, tail)?;
                     if self.chunk.data.len() < CHUNK_BYTES || self.stop.load(Ordering::Acquire) {
                         return Ok(false);
                     }
@@ -393,7 +412,7 @@ impl FileSource {
                         .is_some_and(|since| since.elapsed() >= self.config.multiline_timeout)
                     {
                         tail.flush_quiet(&mut self.chunk);
-                        ship(&mut self.processor, &self.chunk, tail)?;
+                        ship(&mut self.processor, &self.acks, &self.chunk, tail)?;
                     }
                     return Ok(false);
                 }
@@ -445,7 +464,7 @@ impl FileSource {
             return Ok(());
         };
         tail.flush_partial(&mut self.chunk);
-        ship(&mut self.processor, &self.chunk, &tail)?;
+        ship(&mut self.processor, &self.acks, &self.chunk, &tail)?;
         if truncated {
             // A new epoch: late acknowledgements of the old content must not move the new reading.
             self.truncated.insert(key, tail.epoch.wrapping_add(1));
@@ -462,7 +481,12 @@ impl FileSource {
 }
 
 /// Sends what `tail` just produced in `chunk` on to the sinks.
-fn ship(processor: &mut Processor, chunk: &Chunk, tail: &FileTail) -> Result<(), SinksClosed> {
+fn ship(
+    processor: &mut Processor,
+    acks: &UnboundedSender<Delivered>,
+    chunk: &Chunk,
+    tail: &FileTail,
+) -> Result<(), SinksClosed> {
     let range = FileRange {
         file: tail.id,
         epoch: tail.epoch,
@@ -470,7 +494,9 @@ fn ship(processor: &mut Processor, chunk: &Chunk, tail: &FileTail) -> Result<(),
         end: chunk.file_range.end,
     };
     let path = tail.path.to_string_lossy();
-    processor.send_chunk(chunk, &path, range, event_time_now())
+    let bytes = range.end.saturating_sub(range.start);
+    let receipt = Receipt::checkpoint(range, acks.clone());
+    processor.send_chunk(chunk, &path, bytes, receipt, event_time_now())
 }
 
 /// The position just after the last LF of `file` (where `read_from = "end"` starts), looking back at

@@ -36,7 +36,7 @@ pub fn identify(file: &File) -> io::Result<Option<FileId>> {
 }
 
 /// FNV-1a, 64 bit: stable across builds and versions, which a persisted checksum must be.
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
         (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })

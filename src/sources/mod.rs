@@ -1,6 +1,8 @@
 //! Sources: where records come from. Each file states its acknowledgement semantics at the top.
 
+pub mod archive;
 pub mod file;
 pub mod fingerprint;
+pub mod lines;
 pub mod multiline;
 pub mod tail;

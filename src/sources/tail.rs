@@ -1,15 +1,9 @@
 //! `FileTail`: one open file being read, cut into line records.
 //!
 //! The tail reads by position (`pread`) from the file descriptor it opened, so a rename or unlink of the
-//! path does not disturb it: a rotated file is read to its end through the old descriptor. Lines are
-//! LF-terminated; an unfinished last line is held in `partial` until its LF arrives or the file is
-//! finished ([`FileTail::flush_partial`]). A line longer than the maximum is cut: its first
-//! `max_line` bytes become a record flagged truncated and the rest up to the LF is skipped, so one huge
-//! line can neither stall the file nor exhaust memory.
-//!
-//! A multi-line source ([`MultilineFramer`]) groups lines into records instead: the pending record is
-//! held like the unfinished line (not yet handed on, so not checkpointed) until the next record starts,
-//! the file goes quiet ([`FileTail::flush_quiet`]) or is finished.
+//! path does not disturb it: a rotated file is read to its end through the old descriptor. Cutting the
+//! bytes into records (lines, over-long lines, multi-line records, the unfinished last one) is the
+//! [`LineFramer`]'s job.
 
 use std::fs::File;
 use std::io;
@@ -18,8 +12,7 @@ use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use memchr::memchr;
-
+use super::lines::LineFramer;
 use super::multiline::MultilineFramer;
 use crate::checkpoint::FileId;
 
@@ -54,16 +47,10 @@ pub struct FileTail {
     pub path: PathBuf,
     pub epoch: u32,
     file: File,
-    /// The file position of the first byte not yet handed on (the start of `partial`).
-    offset: u64,
     /// The next file position to read.
     read_pos: u64,
-    partial: Vec<u8>,
-    /// Inside an over-long line: skip to its LF.
-    discarding: bool,
-    max_line: usize,
-    /// Groups lines into multi-line records; `None` cuts one record per line.
-    multiline: Option<MultilineFramer>,
+    /// Cuts what is read into records; knows the position handed on so far.
+    framer: LineFramer,
     /// When a read last found new bytes.
     last_data: Instant,
 }
@@ -84,19 +71,15 @@ impl FileTail {
             path,
             epoch: 0,
             file,
-            offset,
             read_pos: offset,
-            partial: Vec::new(),
-            discarding: false,
-            max_line,
-            multiline,
+            framer: LineFramer::new(offset, max_line, multiline),
             last_data: Instant::now(),
         }
     }
 
     /// The position up to which the file has been handed on.
     pub fn offset(&self) -> u64 {
-        self.offset
+        self.framer.offset()
     }
 
     /// The open file.
@@ -121,10 +104,7 @@ impl FileTail {
 
     /// Reads up to [`CHUNK_BYTES`] into `chunk` (whose buffers are reused); false at the end of the file.
     pub fn read(&mut self, chunk: &mut Chunk) -> io::Result<bool> {
-        chunk.data.clear();
-        chunk.records.clear();
-        chunk.data.extend_from_slice(&self.partial);
-        let held = self.partial.len();
+        let held = self.framer.begin(chunk);
         chunk.data.resize(held + CHUNK_BYTES, 0);
         let n = loop {
             match self.file.read_at(&mut chunk.data[held..], self.read_pos) {
@@ -142,115 +122,25 @@ impl FileTail {
         }
         self.read_pos += n as u64;
         self.last_data = Instant::now();
-        self.partial.clear();
-        let start = self.offset;
-        let consumed = match &mut self.multiline {
-            Some(framer) => framer.frame(&chunk.data, &mut chunk.records),
-            None => self.frame(chunk),
-        };
-        self.partial.extend_from_slice(&chunk.data[consumed..]);
-        self.offset = start + consumed as u64;
-        chunk.file_range = start..self.offset;
+        self.framer.frame(chunk);
         Ok(true)
-    }
-
-    /// Cuts `chunk.data` into records; returns how many bytes were consumed (the rest is an unfinished line).
-    fn frame(&mut self, chunk: &mut Chunk) -> usize {
-        let data = &chunk.data;
-        let mut pos = 0;
-        if self.discarding {
-            match memchr(b'\n', data) {
-                Some(lf) => {
-                    pos = lf + 1;
-                    self.discarding = false;
-                }
-                None => return data.len(),
-            }
-        }
-        while pos < data.len() {
-            match memchr(b'\n', &data[pos..]) {
-                Some(len) => {
-                    let mut end = pos + len;
-                    if end > pos && data[end - 1] == b'\r' {
-                        end -= 1;
-                    }
-                    if end - pos > self.max_line {
-                        chunk.records.push(Record {
-                            bytes: pos..pos + self.max_line,
-                            truncated: true,
-                        });
-                    } else if end > pos {
-                        chunk.records.push(Record {
-                            bytes: pos..end,
-                            truncated: false,
-                        });
-                    }
-                    pos += len + 1;
-                }
-                None if data.len() - pos > self.max_line => {
-                    chunk.records.push(Record {
-                        bytes: pos..pos + self.max_line,
-                        truncated: true,
-                    });
-                    self.discarding = true;
-                    return data.len();
-                }
-                None => break,
-            }
-        }
-        pos
     }
 
     /// Hands on the held unfinished line as a record of its own: the file will not grow any more
     /// (it was rotated away, deleted or truncated). Empty when nothing is held.
     pub fn flush_partial(&mut self, chunk: &mut Chunk) {
-        chunk.data.clear();
-        chunk.records.clear();
-        let start = self.offset;
-        let held = std::mem::take(&mut self.partial);
-        if let Some(framer) = &mut self.multiline {
-            chunk.data.extend_from_slice(&held);
-            framer.finish(&chunk.data, &mut chunk.records);
-            self.offset += held.len() as u64;
-            chunk.file_range = start..self.offset;
-            return;
-        }
-        let text = held.strip_suffix(b"\r").unwrap_or(&held);
-        if !text.is_empty() && !self.discarding {
-            chunk.data.extend_from_slice(text);
-            chunk.records.push(Record {
-                bytes: 0..text.len(),
-                truncated: false,
-            });
-        }
-        self.offset += held.len() as u64;
-        self.discarding = false;
-        chunk.file_range = start..self.offset;
+        self.framer.flush_partial(chunk);
     }
-}
 
-impl FileTail {
     /// When the pending multi-line record got its last bytes; `None` when nothing is pending.
     pub fn pending_since(&self) -> Option<Instant> {
-        self.multiline
-            .as_ref()
-            .filter(|f| f.has_open_record())
-            .map(|_| self.last_data)
+        self.framer.has_open_record().then_some(self.last_data)
     }
 
     /// Hands on the pending multi-line record (the file has been quiet): its complete lines become a
     /// record; an unfinished last line stays held. Empty when nothing is pending.
     pub fn flush_quiet(&mut self, chunk: &mut Chunk) {
-        chunk.data.clear();
-        chunk.records.clear();
-        let start = self.offset;
-        if let Some(framer) = &mut self.multiline {
-            chunk.data.extend_from_slice(&self.partial);
-            let consumed = framer.flush_open(&chunk.data, &mut chunk.records);
-            self.partial.drain(..consumed);
-            self.offset += consumed as u64;
-        }
-        chunk.file_range = start..self.offset;
+        self.framer.flush_quiet(chunk);
     }
 }
 
