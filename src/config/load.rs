@@ -264,6 +264,12 @@ fn check_file_source(
             format!("source {name:?}: multiline_timeout must be positive"),
         ));
     }
+    if file.max_open_files == 0 {
+        problems.push((
+            at.clone(),
+            format!("source {name:?}: max_open_files must be at least 1"),
+        ));
+    }
     if file.max_line_bytes < 64 {
         problems.push((
             at.clone(),

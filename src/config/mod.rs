@@ -190,6 +190,17 @@ pub struct FileSourceConfig {
     /// How long a quiet file's pending multi-line record waits for more lines before it is handed on.
     #[serde(default = "default_multiline_timeout", with = "humantime_serde")]
     pub multiline_timeout: Duration,
+    /// How long a rotated-away or deleted file is kept open to be read to its end; what is still
+    /// unread then is given up, counted and logged.
+    #[serde(default = "default_rotate_wait", with = "humantime_serde")]
+    pub rotate_wait: Duration,
+    /// At most this many files of the source are open at once; beyond it, files at their end are
+    /// closed least recently written first and opened again when they grow.
+    #[serde(default = "default_max_open_files")]
+    pub max_open_files: usize,
+    /// Checkpoints of files that no longer exist are forgotten once they are this old.
+    #[serde(default = "default_checkpoint_max_age", with = "humantime_serde")]
+    pub checkpoint_max_age: Duration,
 }
 
 impl FileSourceConfig {
@@ -414,6 +425,15 @@ fn default_scan_interval() -> Duration {
 }
 fn default_multiline_timeout() -> Duration {
     Duration::from_secs(1)
+}
+fn default_rotate_wait() -> Duration {
+    Duration::from_secs(5 * 60)
+}
+fn default_max_open_files() -> usize {
+    1024
+}
+fn default_checkpoint_max_age() -> Duration {
+    Duration::from_secs(7 * 24 * 3600)
 }
 fn default_queue_batches() -> usize {
     16

@@ -67,6 +67,17 @@ pub struct SourceMetrics {
     pub events: Counter,
     /// File bytes those records (with line ends, empty lines and skipped tails) account for.
     pub bytes: Counter,
+    /// Records cut at `max_line_bytes` (labelled `Truncated`).
+    pub truncated_records: Counter,
+    /// Rotated-away or deleted files closed at `rotate_wait` before they were read to their end.
+    pub given_up_files: Counter,
+    /// The unread bytes of those files.
+    pub given_up_bytes: Counter,
+    /// Files at their end closed to stay within `max_open_files` (opened again when they grow).
+    pub closed_for_limit: Counter,
+    /// Paths matched by the include globs that are not regular files (directories, FIFOs, sockets,
+    /// devices): never read, counted once per path.
+    pub not_regular_files: Counter,
     /// Replaced by the source thread at each scan.
     files: Mutex<Vec<FollowedFile>>,
 }
@@ -326,7 +337,7 @@ impl Metrics {
 
     fn render_sources(&self, e: &mut Exposition) {
         type SourceFamily = (&'static str, &'static str, fn(&SourceMetrics) -> u64);
-        let families: [SourceFamily; 2] = [
+        let families: [SourceFamily; 7] = [
             (
                 "logferry_source_events_total",
                 "Records read by the source and handed to its sinks.",
@@ -336,6 +347,31 @@ impl Metrics {
                 "logferry_source_bytes_total",
                 "File bytes read by the source (records, line ends, empty lines, skipped tails of over-long lines).",
                 |s| s.bytes.get(),
+            ),
+            (
+                "logferry_source_records_truncated_total",
+                "Records cut at max_line_bytes and labelled Truncated.",
+                |s| s.truncated_records.get(),
+            ),
+            (
+                "logferry_source_rotated_files_given_up_total",
+                "Rotated-away or deleted files closed at rotate_wait before they were read to their end.",
+                |s| s.given_up_files.get(),
+            ),
+            (
+                "logferry_source_rotated_bytes_given_up_total",
+                "Unread bytes of the rotated-away or deleted files given up at rotate_wait.",
+                |s| s.given_up_bytes.get(),
+            ),
+            (
+                "logferry_source_files_closed_for_limit_total",
+                "Files at their end closed to stay within max_open_files (opened again when they grow).",
+                |s| s.closed_for_limit.get(),
+            ),
+            (
+                "logferry_source_not_regular_files_total",
+                "Paths matched by include that are not regular files (directories, FIFOs, ...): never read, counted once per path.",
+                |s| s.not_regular_files.get(),
             ),
         ];
         for (name, help, value) in families {

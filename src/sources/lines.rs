@@ -50,6 +50,17 @@ impl LineFramer {
         self.offset
     }
 
+    /// True when nothing is held (no unfinished line, no pending record, not inside an over-long
+    /// line): a new framer at [`LineFramer::offset`] would cut the rest of the stream the same way.
+    pub fn holds_nothing(&self) -> bool {
+        self.partial.is_empty()
+            && !self.discarding
+            && self
+                .multiline
+                .as_ref()
+                .is_none_or(MultilineFramer::holds_nothing)
+    }
+
     /// True while a multi-line record is waiting for more lines.
     pub fn has_open_record(&self) -> bool {
         self.multiline.as_ref().is_some_and(|f| f.has_open_record())

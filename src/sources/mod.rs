@@ -5,4 +5,6 @@ pub mod file;
 pub mod fingerprint;
 pub mod lines;
 pub mod multiline;
+pub mod rlimit;
 pub mod tail;
+pub mod watch;

@@ -4,6 +4,10 @@
 //! path does not disturb it: a rotated file is read to its end through the old descriptor. Cutting the
 //! bytes into records (lines, over-long lines, multi-line records, the unfinished last one) is the
 //! [`LineFramer`]'s job.
+//!
+//! The tail keeps the last [`CONTEXT_BYTES`] it read, so that a byte-identical copy of the file
+//! (copytruncate) can be recognised and reading go on in it ([`FileTail::is_continued_by`],
+//! [`FileTail::continue_in`]).
 
 use std::fs::File;
 use std::io;
@@ -18,6 +22,9 @@ use crate::checkpoint::FileId;
 
 /// How much one read takes from a file.
 pub const CHUNK_BYTES: usize = 256 * 1024;
+
+/// How many of the bytes read last a tail keeps to recognise a copy of its file.
+pub const CONTEXT_BYTES: usize = 256;
 
 /// One record inside a [`Chunk`]'s data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +60,8 @@ pub struct FileTail {
     framer: LineFramer,
     /// When a read last found new bytes.
     last_data: Instant,
+    /// The last bytes read, up to [`CONTEXT_BYTES`], ending at `read_pos`.
+    context: Vec<u8>,
 }
 
 impl FileTail {
@@ -66,6 +75,7 @@ impl FileTail {
         max_line: usize,
         multiline: Option<MultilineFramer>,
     ) -> Self {
+        let context = context_before(&file, offset);
         FileTail {
             id,
             path,
@@ -74,7 +84,47 @@ impl FileTail {
             read_pos: offset,
             framer: LineFramer::new(offset, max_line, multiline),
             last_data: Instant::now(),
+            context,
         }
+    }
+
+    /// The next file position to read (past the held unfinished line).
+    pub fn read_pos(&self) -> u64 {
+        self.read_pos
+    }
+
+    /// True when nothing read is held (no unfinished line, no pending record, not inside an
+    /// over-long line): closing the file now and opening it again at [`FileTail::offset`] later
+    /// produces exactly the records this tail would have.
+    pub fn holds_nothing(&self) -> bool {
+        self.framer.holds_nothing()
+    }
+
+    /// When a read last found new bytes (or the tail was opened).
+    pub fn last_data(&self) -> Instant {
+        self.last_data
+    }
+
+    /// True when `copy` holds what this tail read so far at the same positions, as far as the
+    /// tail can tell: the first line (its identity `copy_id` shares our fingerprint) and the last
+    /// bytes read just before [`FileTail::read_pos`]. Then the rest of our file is in `copy`.
+    pub fn is_continued_by(&self, copy: &File, copy_id: &FileId) -> bool {
+        if copy_id.fingerprint != self.id.fingerprint {
+            return false;
+        }
+        let start = self.read_pos - self.context.len() as u64;
+        let mut bytes = vec![0u8; self.context.len()];
+        !self.context.is_empty()
+            && copy.read_exact_at(&mut bytes, start).is_ok()
+            && bytes == self.context
+    }
+
+    /// Goes on reading in `copy` (identity `id`, found at `path`), a file that
+    /// [`FileTail::is_continued_by`] accepted: positions, the held line and the pending record stay.
+    pub fn continue_in(&mut self, copy: File, id: FileId, path: PathBuf) {
+        self.file = copy;
+        self.id = id;
+        self.path = path;
     }
 
     /// The position up to which the file has been handed on.
@@ -90,16 +140,6 @@ impl FileTail {
     /// The file's current length through the open descriptor.
     pub fn file_len(&self) -> io::Result<u64> {
         Ok(self.file.metadata()?.len())
-    }
-
-    /// True once everything the file holds has been read.
-    pub fn at_end(&self) -> io::Result<bool> {
-        Ok(self.file_len()? <= self.read_pos)
-    }
-
-    /// True when the file is now shorter than what was read: it was truncated (copytruncate).
-    pub fn truncated(&self) -> io::Result<bool> {
-        Ok(self.file_len()? < self.read_pos)
     }
 
     /// Reads up to [`CHUNK_BYTES`] into `chunk` (whose buffers are reused); false at the end of the file.
@@ -122,6 +162,7 @@ impl FileTail {
         }
         self.read_pos += n as u64;
         self.last_data = Instant::now();
+        remember_context(&mut self.context, &chunk.data[held..held + n]);
         self.framer.frame(chunk);
         Ok(true)
     }
@@ -142,6 +183,28 @@ impl FileTail {
     pub fn flush_quiet(&mut self, chunk: &mut Chunk) {
         self.framer.flush_quiet(chunk);
     }
+}
+
+/// The up to [`CONTEXT_BYTES`] bytes of `file` just before `offset` (empty if they cannot be read).
+fn context_before(file: &File, offset: u64) -> Vec<u8> {
+    let start = offset.saturating_sub(CONTEXT_BYTES as u64);
+    let mut bytes = vec![0u8; (offset - start) as usize];
+    match file.read_exact_at(&mut bytes, start) {
+        Ok(()) => bytes,
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Appends `new` to `context`, keeping its last [`CONTEXT_BYTES`].
+fn remember_context(context: &mut Vec<u8>, new: &[u8]) {
+    if new.len() >= CONTEXT_BYTES {
+        context.clear();
+        context.extend_from_slice(&new[new.len() - CONTEXT_BYTES..]);
+        return;
+    }
+    let excess = (context.len() + new.len()).saturating_sub(CONTEXT_BYTES);
+    context.drain(..excess);
+    context.extend_from_slice(new);
 }
 
 #[cfg(test)]
@@ -209,6 +272,44 @@ mod tests {
         assert!(tail.read(&mut chunk).unwrap());
         assert_eq!(texts(&chunk), [("next".into(), false)]);
         assert_eq!(tail.offset(), 52);
+    }
+
+    #[test]
+    fn goes_on_in_a_copy_that_holds_what_was_read() {
+        let (mut f, mut tail) = tail_of(b"first\nsecond\nthi", 100);
+        tail.id.fingerprint = 7;
+        let mut chunk = Chunk::default();
+        assert!(tail.read(&mut chunk).unwrap());
+        let copy = tempfile::NamedTempFile::new().unwrap();
+        copy.as_file()
+            .write_all_at(b"first\nsecond\nthird\nfourth\n", 0)
+            .unwrap();
+        let copy_id = FileId {
+            dev: 0,
+            ino: 1,
+            fingerprint: 7,
+        };
+        let other = tempfile::NamedTempFile::new().unwrap();
+        other
+            .as_file()
+            .write_all_at(b"first\nsecOnd\nthird\n", 0)
+            .unwrap();
+        assert!(!tail.is_continued_by(other.as_file(), &copy_id));
+        let unrelated = FileId {
+            fingerprint: 8,
+            ..copy_id
+        };
+        assert!(!tail.is_continued_by(copy.as_file(), &unrelated));
+        assert!(tail.is_continued_by(copy.as_file(), &copy_id));
+        f.as_file().set_len(0).unwrap();
+        f.write_all(b"new\n").unwrap();
+        tail.continue_in(copy.reopen().unwrap(), copy_id, copy.path().into());
+        assert!(tail.read(&mut chunk).unwrap());
+        assert_eq!(
+            texts(&chunk),
+            [("third".into(), false), ("fourth".into(), false)]
+        );
+        assert_eq!(chunk.file_range, 13..26);
     }
 
     #[test]
