@@ -4,8 +4,8 @@
 //! thread whose processor sends to the queues of the sinks that take it. With `[api]`, a task serves
 //! the metrics registered for them (bound before anything starts; stopped last).
 //!
-//! Stop (when the `shutdown` future resolves: SIGTERM, SIGINT or a reload, see [`crate::reload`]):
-//! sources stop reading and drop their queue ends; each sink drains what is
+//! Stop (when the `shutdown` future resolves: SIGTERM, SIGINT or a reload, see [`crate::reload`];
+//! or when every source has ended by itself, as `logferry send`'s does): sources stop reading and drop their queue ends; each sink drains what is
 //! queued and closes its connection gracefully; acknowledgements reach the checkpoint store, which
 //! writes its state one last time. If draining takes longer than `shutdown_timeout` (a collector that
 //! is down), sinks are aborted: what they had not delivered stays unacknowledged and is read again
@@ -21,15 +21,21 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::batch::{BatchSender, Delivered};
+use crate::buffer::DiskBuffer;
 use crate::checkpoint::Checkpoints;
 use crate::config::{Config, SinkKind, SourceConfig};
 use crate::control::Control;
+use crate::metrics::buffer::BufferMetrics;
 use crate::metrics::{api, Metrics, SinkMetrics};
 use crate::normalise::Normaliser;
 use crate::process::{Processor, SinkInput};
 use crate::sinks::console::{self, ConsoleSink};
 use crate::sinks::syslog::SyslogSink;
+use crate::sources::archive::ArchiveSource;
 use crate::sources::file::FileSource;
+use crate::sources::http::HttpListener;
+use crate::sources::intake;
+use crate::sources::syslog::SyslogListener;
 use crate::tap::{TapHub, TapPoint};
 
 /// How often acknowledged offsets are written to disk.
@@ -65,6 +71,23 @@ pub async fn run_until(
         }
     };
     let hub = Arc::new(TapHub::default());
+    // Network sources bind before anything starts too.
+    let mut listeners = BTreeMap::new();
+    for (name, source) in &config.sources {
+        let bound = match source {
+            SourceConfig::Syslog(syslog) => {
+                SyslogListener::bind(name, syslog).await.map(Bound::Syslog)
+            }
+            SourceConfig::Http(http) => HttpListener::bind(name, http).await.map(Bound::Http),
+            _ => continue,
+        };
+        listeners.insert(
+            name.clone(),
+            bound.with_context(|| format!("source {name:?}"))?,
+        );
+    }
+    let listeners_stop = CancellationToken::new();
+    let mut listener_tasks = JoinSet::new();
 
     let mut queues: BTreeMap<String, (BatchSender, Arc<SinkMetrics>)> = BTreeMap::new();
     let mut sinks = JoinSet::new();
@@ -73,7 +96,12 @@ pub async fn run_until(
             SinkKind::Syslog(s) => s.queue_batches,
             SinkKind::Console(_) => console::QUEUE_BATCHES,
         };
-        let (tx, rx) = mpsc::channel(capacity);
+        // A disk buffer is the reservoir: the sink's own queue then only bridges the reader's reads.
+        let sink_queue = match sink.disk_buffer {
+            Some(_) => crate::buffer::SINK_QUEUE_BATCHES,
+            None => capacity,
+        };
+        let (tx, rx) = mpsc::channel(sink_queue);
         let sink_metrics = match &sink.kind {
             SinkKind::Console(_) => {
                 let sink = ConsoleSink::new(name);
@@ -89,6 +117,26 @@ pub async fn run_until(
             }
         };
         metrics.add_sink(name, Arc::clone(&sink_metrics));
+        // With a disk buffer, sources send to the buffer's writer and its reader feeds the sink.
+        let tx = match sink.disk_buffer {
+            Some(disk) => {
+                let buffer_metrics = Arc::new(BufferMetrics::new(disk.max_bytes));
+                let buffer =
+                    DiskBuffer::open(name, disk, &config.data_dir, Arc::clone(&buffer_metrics))
+                        .with_context(|| format!("sink {name:?}: disk buffer"))?;
+                let dropped = metrics.add_buffer(name, buffer_metrics);
+                let sink_metrics = Arc::clone(&sink_metrics);
+                buffer.start(
+                    capacity,
+                    tx,
+                    sink_metrics,
+                    dropped,
+                    abort.clone(),
+                    &mut sinks,
+                )
+            }
+            None => tx,
+        };
         queues.insert(name.clone(), (tx, sink_metrics));
     }
 
@@ -131,6 +179,45 @@ pub async fn run_until(
                     .with_context(|| format!("starting source {name:?}"))?;
                 sources.push(thread);
             }
+            SourceConfig::Syslog(_) | SourceConfig::Http(_) => {
+                let device_name = match source {
+                    SourceConfig::Syslog(syslog) => syslog.device_name.clone(),
+                    _ => None,
+                };
+                let (intake, thread) = intake::start(name, processor, device_name)
+                    .with_context(|| format!("starting source {name:?}"))?;
+                let (listener_metrics, stop) = (metrics.add_listener(name), listeners_stop.clone());
+                match listeners.remove(name) {
+                    Some(Bound::Syslog(listener)) => listener_tasks.spawn(listener.run(
+                        intake,
+                        listener_metrics,
+                        stop,
+                        abort.clone(),
+                    )),
+                    Some(Bound::Http(listener)) => listener_tasks.spawn(listener.run(
+                        intake,
+                        listener_metrics,
+                        stop,
+                        abort.clone(),
+                    )),
+                    None => anyhow::bail!("source {name:?} has no listener"),
+                };
+                sources.push(thread);
+            }
+            SourceConfig::Archive(archive) => {
+                let archive_source = ArchiveSource::new(
+                    archive.clone(),
+                    processor,
+                    Arc::clone(&checkpoints),
+                    ack_tx.clone(),
+                );
+                stops.push(archive_source.stop_handle());
+                let thread = std::thread::Builder::new()
+                    .name(format!("source-{name}"))
+                    .spawn(move || archive_source.run())
+                    .with_context(|| format!("starting source {name:?}"))?;
+                sources.push(thread);
+            }
         }
     }
     // Only the processors hold queue ends now: when the sources stop, the sinks see their input close.
@@ -157,23 +244,45 @@ pub async fn run_until(
         "logferry running"
     );
 
-    shutdown.await;
-    for stop in &stops {
-        stop.stop();
+    // The agent's sources run until asked to stop; a finite one (`logferry send`) ends by itself,
+    // and when every source has ended the sinks drain what they hold, with no deadline unless a
+    // stop is asked for meanwhile.
+    let mut joined = tokio::task::spawn_blocking(move || {
+        for thread in sources {
+            let _ = thread.join();
+        }
+    });
+    tokio::pin!(shutdown);
+    let sources_ended = tokio::select! {
+        () = &mut shutdown => false,
+        _ = &mut joined => true,
+    };
+    if !sources_ended {
+        for stop in &stops {
+            stop.stop();
+        }
     }
+    listeners_stop.cancel();
     let drained = async {
-        let joined = tokio::task::spawn_blocking(move || {
-            for thread in sources {
-                let _ = thread.join();
-            }
-        });
-        let _ = joined.await;
+        while listener_tasks.join_next().await.is_some() {}
+        if !sources_ended {
+            let _ = joined.await;
+        }
         while sinks.join_next().await.is_some() {}
     };
     tokio::pin!(drained);
-    if tokio::time::timeout(config.shutdown_timeout, &mut drained)
-        .await
-        .is_err()
+    let stop_asked = if sources_ended {
+        tokio::select! {
+            () = &mut drained => false,
+            () = &mut shutdown => true,
+        }
+    } else {
+        true
+    };
+    if stop_asked
+        && tokio::time::timeout(config.shutdown_timeout, &mut drained)
+            .await
+            .is_err()
     {
         tracing::warn!(
             timeout = ?config.shutdown_timeout,
@@ -190,6 +299,12 @@ pub async fn run_until(
     }
     tracing::info!("logferry stopped");
     Ok(())
+}
+
+/// A network source's socket, bound before the pipeline starts.
+enum Bound {
+    Syslog(SyslogListener),
+    Http(HttpListener),
 }
 
 /// Applies acknowledgements to the store and persists it every [`PERSIST_INTERVAL`] and at the end.
