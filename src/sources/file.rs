@@ -321,7 +321,9 @@ impl FileSource {
             }
             return;
         }
-        self.complaints.remove(&(path.clone(), "not_regular"));
+        if !self.complaints.is_empty() {
+            self.complaints.remove(&(path.clone(), "not_regular"));
+        }
         let key = (meta.dev(), meta.ino());
         named.insert(key);
         if let Some(tail) = self.tails.get_mut(&key) {
