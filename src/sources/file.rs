@@ -586,6 +586,14 @@ impl FileSource {
                     if self.chunk.data.len() < CHUNK_BYTES || self.stop.load(Ordering::Acquire) {
                         return Ok(false);
                     }
+                    // Handing on may have waited long (backpressure): look again before reading on.
+                    if tail
+                        .file_len()
+                        .is_ok_and(|len| len < tail.read_pos() || rewritten(tail))
+                    {
+                        self.set_aside(key);
+                        return Ok(false);
+                    }
                 }
                 Ok(false) => return Ok(false),
                 Err(e) => {
