@@ -292,7 +292,7 @@ impl Checkpoints {
 }
 
 /// Replaces `path` with `bytes` so that a crash leaves either the old or the new content.
-fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let tmp = path.with_extension("json.tmp");
     let mut file = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
     file.write_all(bytes)

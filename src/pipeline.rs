@@ -21,9 +21,11 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::batch::{BatchSender, Delivered};
+use crate::buffer::DiskBuffer;
 use crate::checkpoint::Checkpoints;
 use crate::config::{Config, SinkKind, SourceConfig};
 use crate::control::Control;
+use crate::metrics::buffer::BufferMetrics;
 use crate::metrics::{api, Metrics, SinkMetrics};
 use crate::normalise::Normaliser;
 use crate::process::{Processor, SinkInput};
@@ -74,7 +76,12 @@ pub async fn run_until(
             SinkKind::Syslog(s) => s.queue_batches,
             SinkKind::Console(_) => console::QUEUE_BATCHES,
         };
-        let (tx, rx) = mpsc::channel(capacity);
+        // A disk buffer is the reservoir: the sink's own queue then only bridges the reader's reads.
+        let sink_queue = match sink.disk_buffer {
+            Some(_) => crate::buffer::SINK_QUEUE_BATCHES,
+            None => capacity,
+        };
+        let (tx, rx) = mpsc::channel(sink_queue);
         let sink_metrics = match &sink.kind {
             SinkKind::Console(_) => {
                 let sink = ConsoleSink::new(name);
@@ -90,6 +97,26 @@ pub async fn run_until(
             }
         };
         metrics.add_sink(name, Arc::clone(&sink_metrics));
+        // With a disk buffer, sources send to the buffer's writer and its reader feeds the sink.
+        let tx = match sink.disk_buffer {
+            Some(disk) => {
+                let buffer_metrics = Arc::new(BufferMetrics::new(disk.max_bytes));
+                let buffer =
+                    DiskBuffer::open(name, disk, &config.data_dir, Arc::clone(&buffer_metrics))
+                        .with_context(|| format!("sink {name:?}: disk buffer"))?;
+                let dropped = metrics.add_buffer(name, buffer_metrics);
+                let sink_metrics = Arc::clone(&sink_metrics);
+                buffer.start(
+                    capacity,
+                    tx,
+                    sink_metrics,
+                    dropped,
+                    abort.clone(),
+                    &mut sinks,
+                )
+            }
+            None => tx,
+        };
         queues.insert(name.clone(), (tx, sink_metrics));
     }
 

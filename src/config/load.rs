@@ -12,7 +12,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{
-    default_data_dir, default_shutdown_timeout, humantime_serde, ApiConfig, Config,
+    default_data_dir, default_shutdown_timeout, humantime_serde, ApiConfig, BufferSection, Config,
     ConsoleSinkConfig, FileSourceConfig, SinkConfig, SinkKind, SourceConfig, SyslogSinkConfig,
 };
 
@@ -140,6 +140,13 @@ impl RawSink {
             RawSink::Syslog(s) => &s.inputs,
         }
     }
+
+    fn buffer(&self) -> &BufferSection {
+        match self {
+            RawSink::Console(c) => &c.buffer,
+            RawSink::Syslog(s) => &s.buffer,
+        }
+    }
 }
 
 type Problem = (Option<Range<usize>>, String);
@@ -178,6 +185,9 @@ impl RawConfig {
             if let RawSink::Syslog(s) = sink {
                 check_syslog(name, s, sink_at(name), &mut problems);
             }
+            for problem in sink.buffer().problems() {
+                problems.push((sink_at(name), format!("sink {name:?}: {problem}")));
+            }
         }
         for name in self.sources.keys() {
             if !taken.contains(name) {
@@ -201,11 +211,19 @@ impl RawConfig {
                     .iter()
                     .map(|i| i.get_ref().clone())
                     .collect();
+                let disk_buffer = sink.buffer().disk();
                 let kind = match sink {
                     RawSink::Console(c) => SinkKind::Console(c),
                     RawSink::Syslog(s) => SinkKind::Syslog(s),
                 };
-                (name, SinkConfig { inputs, kind })
+                (
+                    name,
+                    SinkConfig {
+                        inputs,
+                        kind,
+                        disk_buffer,
+                    },
+                )
             })
             .collect();
         Config {

@@ -13,8 +13,10 @@ use logferry_parsers::log_format::{self, Layout, Syntax};
 use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
+mod buffer;
 mod load;
 
+pub use buffer::{BufferKind, BufferSection, DiskBufferConfig, WhenFull, MIN_DISK_BUFFER_BYTES};
 pub(crate) use load::line_column;
 pub use load::{load_file, parse, ConfigErrors, ConfigProblem};
 
@@ -280,6 +282,8 @@ pub struct WireFormat {
 pub struct SinkConfig {
     pub inputs: Vec<String>,
     pub kind: SinkKind,
+    /// `[sinks.NAME.buffer]` with `type = "disk"`; `None`: the sink's queue in memory.
+    pub disk_buffer: Option<DiskBufferConfig>,
 }
 
 impl SinkConfig {
@@ -319,6 +323,8 @@ pub struct ConsoleSinkConfig {
     pub encoding: Encoding,
     #[serde(default = "yes")]
     pub include_msg: bool,
+    #[serde(default)]
+    pub buffer: BufferSection,
 }
 
 /// Transport of a syslog sink.
@@ -349,6 +355,8 @@ pub struct SyslogSinkConfig {
     pub include_msg: bool,
     #[serde(default)]
     pub tls: TlsConfig,
+    #[serde(default)]
+    pub buffer: BufferSection,
     /// Batches queued for this sink before its sources wait.
     #[serde(default = "default_queue_batches")]
     pub queue_batches: usize,

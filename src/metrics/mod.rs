@@ -7,6 +7,7 @@
 //! quantiles, the text) is computed when `/metrics` is scraped.
 
 pub mod api;
+pub mod buffer;
 pub mod exposition;
 pub mod latency;
 
@@ -17,6 +18,7 @@ use std::time::Instant;
 
 use crate::checkpoint::{Checkpoints, FileId};
 use crate::config::Format;
+use buffer::BufferMetrics;
 use exposition::{Exposition, Kind};
 use latency::{LatencySummary, QUANTILES};
 
@@ -129,6 +131,12 @@ impl SinkMetrics {
         self.buffer_events.add(-(events as i64));
     }
 
+    /// A batch announced by [`SinkMetrics::queued`] left the queue into the sink's disk buffer (or
+    /// was dropped by a full one): the buffer's own gauges count it from now on.
+    pub fn left_for_disk_buffer(&self, events: usize) {
+        self.refused(events);
+    }
+
     /// The sink acknowledged `batches` batches holding `events` events in `bytes` bytes.
     pub fn delivered(&self, batches: usize, events: usize, bytes: usize) {
         self.events.add(events as u64);
@@ -172,14 +180,17 @@ pub enum DropReason {
     /// A sink had stopped (console sink on a closed stdout, sinks aborted at shutdown); the events
     /// stay unacknowledged and are read again on the next start.
     SinkStopped,
+    /// A sink's full disk buffer with `when_full = "drop_newest"` dropped them; they are given up.
+    BufferFull,
 }
 
 impl DropReason {
-    const ALL: [DropReason; 1] = [DropReason::SinkStopped];
+    const ALL: [DropReason; 2] = [DropReason::SinkStopped, DropReason::BufferFull];
 
     fn label(self) -> &'static str {
         match self {
             DropReason::SinkStopped => "sink_stopped",
+            DropReason::BufferFull => "buffer_full",
         }
     }
 }
@@ -199,6 +210,7 @@ pub struct SourceCounters {
 pub struct Metrics {
     sources: Vec<(String, Arc<SourceMetrics>)>,
     sinks: Vec<(String, Arc<SinkMetrics>)>,
+    buffers: Vec<(String, Arc<BufferMetrics>)>,
     parse_failures: Vec<(Format, Arc<Counter>)>,
     dropped: Vec<(DropReason, Arc<Counter>)>,
     latency: Arc<LatencySummary>,
@@ -211,6 +223,7 @@ impl Metrics {
         Metrics {
             sources: Vec::new(),
             sinks: Vec::new(),
+            buffers: Vec::new(),
             parse_failures: Vec::new(),
             dropped: DropReason::ALL
                 .iter()
@@ -224,6 +237,12 @@ impl Metrics {
     /// Registers a sink's metrics under `name`.
     pub fn add_sink(&mut self, name: &str, metrics: Arc<SinkMetrics>) {
         self.sinks.push((name.to_string(), metrics));
+    }
+
+    /// Registers the disk buffer of sink `name`; returns the counter of the events it drops when full.
+    pub fn add_buffer(&mut self, name: &str, metrics: Arc<BufferMetrics>) -> Arc<Counter> {
+        self.buffers.push((name.to_string(), metrics));
+        self.dropped_counter(DropReason::BufferFull)
     }
 
     /// Registers source `name` reading `format`; returns what its processor updates.
@@ -268,10 +287,11 @@ impl Metrics {
         let mut e = Exposition::default();
         self.render_sources(&mut e);
         self.render_sinks(&mut e);
+        buffer::render(&mut e, &self.buffers);
         e.family(
             "logferry_events_dropped_total",
             Kind::Counter,
-            "Events not delivered to a sink, by reason (they stay unacknowledged and are read again on the next start).",
+            "Events not delivered to a sink, by reason: sink_stopped (they stay unacknowledged and are read again on the next start), buffer_full (given up by a full disk buffer with when_full = \"drop_newest\").",
         );
         for (reason, counter) in &self.dropped {
             e.sample(
@@ -514,6 +534,7 @@ mod tests {
             "logferry_sink_buffer_capacity_batches{sink=\"out\"} 16",
             "logferry_parse_failures_total{format=\"apache_access\"} 0",
             "logferry_events_dropped_total{reason=\"sink_stopped\"} 0",
+            "logferry_events_dropped_total{reason=\"buffer_full\"} 0",
             "logferry_end_to_end_latency_seconds{quantile=\"0.99\"} NaN",
             "logferry_end_to_end_latency_seconds_count 0",
         ] {

@@ -14,6 +14,7 @@
 
 pub mod agent;
 mod collector;
+pub mod dashboard;
 mod frames;
 
 #[allow(unused_imports)]
