@@ -33,6 +33,8 @@ use crate::sinks::console::{self, ConsoleSink};
 use crate::sinks::syslog::SyslogSink;
 use crate::sources::archive::ArchiveSource;
 use crate::sources::file::FileSource;
+use crate::sources::intake;
+use crate::sources::syslog::SyslogListener;
 use crate::tap::{TapHub, TapPoint};
 
 /// How often acknowledged offsets are written to disk.
@@ -68,6 +70,18 @@ pub async fn run_until(
         }
     };
     let hub = Arc::new(TapHub::default());
+    // Network sources bind before anything starts too.
+    let mut listeners = BTreeMap::new();
+    for (name, source) in &config.sources {
+        if let SourceConfig::Syslog(syslog) = source {
+            let listener = SyslogListener::bind(name, syslog)
+                .await
+                .with_context(|| format!("source {name:?}"))?;
+            listeners.insert(name.clone(), listener);
+        }
+    }
+    let listeners_stop = CancellationToken::new();
+    let mut listener_tasks = JoinSet::new();
 
     let mut queues: BTreeMap<String, (BatchSender, Arc<SinkMetrics>)> = BTreeMap::new();
     let mut sinks = JoinSet::new();
@@ -159,6 +173,22 @@ pub async fn run_until(
                     .with_context(|| format!("starting source {name:?}"))?;
                 sources.push(thread);
             }
+            SourceConfig::Syslog(syslog) => {
+                let (intake, thread) = intake::start(name, processor, syslog.device_name.clone())
+                    .with_context(|| format!("starting source {name:?}"))?;
+                if let Some(listener) = listeners.remove(name) {
+                    listener_tasks.spawn(listener.run(
+                        intake,
+                        metrics.add_listener(name),
+                        listeners_stop.clone(),
+                        abort.clone(),
+                    ));
+                }
+                sources.push(thread);
+            }
+            SourceConfig::Http(_) => {
+                anyhow::bail!("source {name:?}: type \"http\" is not available in this build yet")
+            }
             SourceConfig::Archive(archive) => {
                 let archive_source = ArchiveSource::new(
                     archive.clone(),
@@ -217,7 +247,9 @@ pub async fn run_until(
             stop.stop();
         }
     }
+    listeners_stop.cancel();
     let drained = async {
+        while listener_tasks.join_next().await.is_some() {}
         if !sources_ended {
             let _ = joined.await;
         }

@@ -15,10 +15,14 @@ use toml::Spanned;
 
 mod buffer;
 mod load;
+mod net;
 
 pub use buffer::{BufferKind, BufferSection, DiskBufferConfig, WhenFull, MIN_DISK_BUFFER_BYTES};
 pub(crate) use load::line_column;
 pub use load::{load_file, parse, ConfigErrors, ConfigProblem};
+pub use net::{
+    HttpSourceConfig, ListenTransport, ServerTlsConfig, SyslogSourceConfig, TokenConfig,
+};
 
 /// The configuration used by `logferry run` without `--config`: the sample logs to stdout.
 pub const EMBEDDED_DEFAULT: &str = include_str!("../../examples/demo.toml");
@@ -119,6 +123,8 @@ pub enum ReadFrom {
 #[derive(Debug, Clone)]
 pub enum SourceConfig {
     File(FileSourceConfig),
+    Syslog(SyslogSourceConfig),
+    Http(HttpSourceConfig),
     /// Finished files sent once by `logferry send`; never read from a configuration file.
     Archive(crate::sources::archive::ArchiveSourceConfig),
 }
@@ -128,6 +134,8 @@ impl SourceConfig {
     pub fn settings(&self) -> SourceSettings {
         match self {
             SourceConfig::File(f) => f.settings(),
+            SourceConfig::Syslog(s) => s.settings(),
+            SourceConfig::Http(h) => h.settings(),
             SourceConfig::Archive(a) => a.settings.clone(),
         }
     }
@@ -136,6 +144,8 @@ impl SourceConfig {
     pub fn format(&self) -> Format {
         match self {
             SourceConfig::File(f) => f.format,
+            SourceConfig::Syslog(s) => s.format,
+            SourceConfig::Http(_) => Format::Json,
             SourceConfig::Archive(a) => a.settings.format,
         }
     }
@@ -144,8 +154,29 @@ impl SourceConfig {
     pub fn cpr_key_file(&self) -> Option<&PathBuf> {
         match self {
             SourceConfig::File(f) => f.cpr_key_file.as_ref().map(|k| k.get_ref()),
+            SourceConfig::Syslog(s) => s.cpr_key_file.as_ref().map(|k| k.get_ref()),
+            SourceConfig::Http(h) => h.cpr_key_file.as_ref().map(|k| k.get_ref()),
             SourceConfig::Archive(a) => a.settings.cpr_key_file.as_ref(),
         }
+    }
+
+    /// The files a network source reads at start besides the CPR key: TLS material and token
+    /// files (watched by reload).
+    pub fn listener_files(&self) -> Vec<PathBuf> {
+        let (tls, tokens) = match self {
+            SourceConfig::File(_) | SourceConfig::Archive(_) => return Vec::new(),
+            SourceConfig::Syslog(s) => (s.tls.as_ref(), None),
+            SourceConfig::Http(h) => (h.tls.as_ref(), Some(h.tokens.get_ref())),
+        };
+        let tls_files = tls.into_iter().flat_map(|t| t.files());
+        let token_files = tokens
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.token_file.as_ref());
+        tls_files
+            .chain(token_files)
+            .map(|f| f.get_ref().clone())
+            .collect()
     }
 }
 

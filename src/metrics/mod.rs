@@ -10,6 +10,7 @@ pub mod api;
 pub mod buffer;
 pub mod exposition;
 pub mod latency;
+pub mod listener;
 
 use std::os::unix::fs::MetadataExt;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -21,6 +22,7 @@ use crate::config::Format;
 use buffer::BufferMetrics;
 use exposition::{Exposition, Kind};
 use latency::{LatencySummary, QUANTILES};
+use listener::ListenerMetrics;
 
 /// At most this many files per source get a `logferry_file_read_lag_bytes` series.
 pub const MAX_LAG_SERIES_PER_SOURCE: usize = 256;
@@ -210,6 +212,7 @@ pub struct SourceCounters {
 pub struct Metrics {
     sources: Vec<(String, Arc<SourceMetrics>)>,
     sinks: Vec<(String, Arc<SinkMetrics>)>,
+    listeners: Vec<(String, Arc<ListenerMetrics>)>,
     buffers: Vec<(String, Arc<BufferMetrics>)>,
     parse_failures: Vec<(Format, Arc<Counter>)>,
     dropped: Vec<(DropReason, Arc<Counter>)>,
@@ -223,6 +226,7 @@ impl Metrics {
         Metrics {
             sources: Vec::new(),
             sinks: Vec::new(),
+            listeners: Vec::new(),
             buffers: Vec::new(),
             parse_failures: Vec::new(),
             dropped: DropReason::ALL
@@ -237,6 +241,14 @@ impl Metrics {
     /// Registers a sink's metrics under `name`.
     pub fn add_sink(&mut self, name: &str, metrics: Arc<SinkMetrics>) {
         self.sinks.push((name.to_string(), metrics));
+    }
+
+    /// Registers the listener metrics of network source `name`.
+    pub fn add_listener(&mut self, name: &str) -> Arc<ListenerMetrics> {
+        let metrics = Arc::new(ListenerMetrics::default());
+        self.listeners
+            .push((name.to_string(), Arc::clone(&metrics)));
+        metrics
     }
 
     /// Registers the disk buffer of sink `name`; returns the counter of the events it drops when full.
@@ -287,6 +299,7 @@ impl Metrics {
         let mut e = Exposition::default();
         self.render_sources(&mut e);
         self.render_sinks(&mut e);
+        listener::render(&self.listeners, &mut e);
         buffer::render(&mut e, &self.buffers);
         e.family(
             "logferry_events_dropped_total",

@@ -3,8 +3,11 @@
 pub mod archive;
 pub mod file;
 pub mod fingerprint;
+pub mod intake;
 pub mod lines;
 pub mod multiline;
 pub mod rlimit;
+pub mod server_tls;
+pub mod syslog;
 pub mod tail;
 pub mod watch;

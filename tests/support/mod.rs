@@ -16,6 +16,7 @@ pub mod agent;
 mod collector;
 pub mod dashboard;
 mod frames;
+pub mod inprocess;
 
 #[allow(unused_imports)]
 pub use collector::{Collector, CollectorOptions, ReadMode, ServerTls};
