@@ -28,6 +28,7 @@ use crate::metrics::{api, Metrics, SinkMetrics};
 use crate::normalise::Normaliser;
 use crate::process::{Processor, SinkInput};
 use crate::sinks::console::{self, ConsoleSink};
+use crate::sinks::kafka::KafkaSink;
 use crate::sinks::syslog::SyslogSink;
 use crate::sources::file::FileSource;
 use crate::tap::{TapHub, TapPoint};
@@ -72,6 +73,7 @@ pub async fn run_until(
         let capacity = match &sink.kind {
             SinkKind::Syslog(s) => s.queue_batches,
             SinkKind::Console(_) => console::QUEUE_BATCHES,
+            SinkKind::Kafka(k) => k.queue_batches,
         };
         let (tx, rx) = mpsc::channel(capacity);
         let sink_metrics = match &sink.kind {
@@ -83,6 +85,12 @@ pub async fn run_until(
             }
             SinkKind::Syslog(s) => {
                 let sink = SyslogSink::new(name, s).with_context(|| format!("sink {name:?}"))?;
+                let sink_metrics = sink.metrics();
+                sinks.spawn(sink.run(rx, abort.clone()));
+                sink_metrics
+            }
+            SinkKind::Kafka(k) => {
+                let sink = KafkaSink::new(name, k).with_context(|| format!("sink {name:?}"))?;
                 let sink_metrics = sink.metrics();
                 sinks.spawn(sink.run(rx, abort.clone()));
                 sink_metrics
@@ -103,6 +111,7 @@ pub async fn run_until(
                 let (queue, sink_metrics) = queues.get(sink_name)?;
                 Some(SinkInput {
                     format: sink.wire_format(),
+                    topic: sink.topic_template(),
                     queue: queue.clone(),
                     metrics: Arc::clone(sink_metrics),
                 })

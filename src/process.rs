@@ -18,6 +18,7 @@ use crate::encode::Encoder;
 use crate::event::{Event, EventTime};
 use crate::metrics::{DeliveryTiming, SinkMetrics, SourceCounters};
 use crate::normalise::{Normaliser, RecordContext};
+use crate::routing::{IndexBuilder, TopicTemplate};
 use crate::sources::tail::Chunk;
 use crate::tap::TapPoint;
 
@@ -25,14 +26,18 @@ use crate::tap::TapPoint;
 #[derive(Debug)]
 pub struct SinkInput {
     pub format: WireFormat,
+    /// The topic of each event, for a sink that sends events one by one (its batches then carry
+    /// an [`EventIndex`](crate::routing::EventIndex)).
+    pub topic: Option<TopicTemplate>,
     pub queue: BatchSender,
     pub metrics: Arc<SinkMetrics>,
 }
 
-/// The sinks of one wire format.
+/// The sinks of one wire format (and topic template, for sinks that need an event index).
 #[derive(Debug)]
 struct Route {
     encoder: Encoder,
+    index: Option<IndexBuilder>,
     sinks: Vec<(BatchSender, Arc<SinkMetrics>)>,
     buffer: Vec<u8>,
 }
@@ -65,13 +70,14 @@ impl Processor {
         let mut routes: Vec<Route> = Vec::new();
         for sink in sinks {
             let target = (sink.queue, sink.metrics);
-            match routes
-                .iter_mut()
-                .find(|r| r.encoder.format() == sink.format)
-            {
+            match routes.iter_mut().find(|r| {
+                r.encoder.format() == sink.format
+                    && r.index.as_ref().map(IndexBuilder::template) == sink.topic.as_ref()
+            }) {
                 Some(route) => route.sinks.push(target),
                 None => routes.push(Route {
                     encoder: Encoder::new(sink.format),
+                    index: sink.topic.map(IndexBuilder::new),
                     sinks: vec![target],
                     buffer: Vec::new(),
                 }),
@@ -137,7 +143,11 @@ impl Processor {
                 .normalise(&chunk.data[record.bytes.clone()], &ctx, &mut event);
             parse_failures += u64::from(event.parse_error.is_some());
             for route in &mut self.routes {
+                let start = route.buffer.len();
                 route.encoder.write(&event, &mut route.buffer);
+                if let Some(index) = &mut route.index {
+                    index.add(&event, &route.buffer, start);
+                }
             }
             if let Some(tap) = &mut tap {
                 tap.event(&event);
@@ -161,6 +171,7 @@ impl Processor {
                 bytes: Bytes::from(bytes),
                 events,
                 ack: ack.clone(),
+                index: route.index.as_mut().map(IndexBuilder::take),
             });
             for (queue, metrics) in &route.sinks {
                 metrics.queued(events);

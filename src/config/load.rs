@@ -13,7 +13,7 @@ use toml::Spanned;
 
 use super::{
     default_data_dir, default_shutdown_timeout, humantime_serde, ApiConfig, Config,
-    ConsoleSinkConfig, FileSourceConfig, SinkConfig, SinkKind, SyslogSinkConfig,
+    ConsoleSinkConfig, FileSourceConfig, KafkaSinkConfig, SinkConfig, SinkKind, SyslogSinkConfig,
 };
 
 /// A problem found in a configuration, with where it is.
@@ -131,6 +131,7 @@ struct RawConfig {
 enum RawSink {
     Console(ConsoleSinkConfig),
     Syslog(Box<SyslogSinkConfig>),
+    Kafka(Box<KafkaSinkConfig>),
 }
 
 impl RawSink {
@@ -138,6 +139,7 @@ impl RawSink {
         match self {
             RawSink::Console(c) => &c.inputs,
             RawSink::Syslog(s) => &s.inputs,
+            RawSink::Kafka(k) => &k.inputs,
         }
     }
 }
@@ -196,8 +198,10 @@ impl RawConfig {
                     ));
                 }
             }
-            if let RawSink::Syslog(s) = sink {
-                check_syslog(name, s, sink_at(name), &mut problems);
+            match sink {
+                RawSink::Syslog(s) => check_syslog(name, s, sink_at(name), &mut problems),
+                RawSink::Kafka(k) => super::kafka::check(name, k, sink_at(name), &mut problems),
+                RawSink::Console(_) => {}
             }
         }
         for name in self.sources.keys() {
@@ -225,6 +229,7 @@ impl RawConfig {
                 let kind = match sink {
                     RawSink::Console(c) => SinkKind::Console(c),
                     RawSink::Syslog(s) => SinkKind::Syslog(s),
+                    RawSink::Kafka(k) => SinkKind::Kafka(k),
                 };
                 (name, SinkConfig { inputs, kind })
             })
@@ -450,9 +455,10 @@ impl<'de> Visitor<'de> for ComponentsSeed<'_> {
                     let sink = match kind {
                         Some("console") => RawSink::Console(map.next_value()?),
                         Some("syslog") => RawSink::Syslog(Box::new(map.next_value()?)),
+                        Some("kafka") => RawSink::Kafka(Box::new(map.next_value()?)),
                         other => {
                             return Err(A::Error::custom(format!(
-                            "sink {name:?}: unknown type {:?}; expected \"syslog\" or \"console\"",
+                            "sink {name:?}: unknown type {:?}; expected \"syslog\", \"kafka\" or \"console\"",
                             other.unwrap_or_default()
                         )))
                         }

@@ -13,7 +13,12 @@ use logferry_parsers::log_format::{self, Layout, Syntax};
 use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
+use crate::routing::TopicTemplate;
+
+mod kafka;
 mod load;
+
+pub use kafka::{Compression, KafkaSinkConfig, SettingValue};
 
 pub(crate) use load::line_column;
 pub use load::{load_file, parse, ConfigErrors, ConfigProblem};
@@ -253,6 +258,20 @@ impl SinkConfig {
                 framing: s.framing,
                 include_msg: s.include_msg,
             },
+            SinkKind::Kafka(k) => WireFormat {
+                encoding: k.encoding,
+                rfc5424: false,
+                framing: Framing::Lf,
+                include_msg: k.include_msg,
+            },
+        }
+    }
+
+    /// The topic of each event, for sinks that send events one by one; `None` for the others.
+    pub fn topic_template(&self) -> Option<TopicTemplate> {
+        match &self.kind {
+            SinkKind::Kafka(k) => Some(k.topic.clone()),
+            SinkKind::Console(_) | SinkKind::Syslog(_) => None,
         }
     }
 }
@@ -261,6 +280,7 @@ impl SinkConfig {
 pub enum SinkKind {
     Console(ConsoleSinkConfig),
     Syslog(Box<SyslogSinkConfig>),
+    Kafka(Box<KafkaSinkConfig>),
 }
 
 /// `[sinks.NAME]` with `type = "console"`: one event per line on stdout.

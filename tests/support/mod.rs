@@ -15,6 +15,7 @@
 pub mod agent;
 mod collector;
 mod frames;
+pub mod kafka;
 
 #[allow(unused_imports)]
 pub use collector::{Collector, CollectorOptions, ReadMode, ServerTls};
@@ -234,6 +235,7 @@ impl Acks {
             bytes,
             events,
             ack: AckToken::new(1, receipt),
+            index: None,
         })
     }
 

@@ -1,0 +1,172 @@
+//! `[sinks.NAME]` with `type = "kafka"`: the producer's settings, and the checks serde cannot make.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{default_queue_batches, default_reconnect_max, default_reconnect_min, yes, Encoding};
+use crate::routing::TopicTemplate;
+
+/// librdkafka settings the sink sets itself; a `librdkafka` table may not override them.
+const OWNED_SETTINGS: &[(&str, &str)] = &[
+    ("bootstrap.servers", "set `brokers` instead"),
+    ("metadata.broker.list", "set `brokers` instead"),
+    (
+        "enable.idempotence",
+        "the sink is always idempotent (no duplicates or reordering from its own retries)",
+    ),
+    (
+        "acks",
+        "the sink always waits for every in-sync replica (acks=all)",
+    ),
+    (
+        "request.required.acks",
+        "the sink always waits for every in-sync replica (acks=all)",
+    ),
+    ("compression.type", "set `compression` instead"),
+    ("compression.codec", "set `compression` instead"),
+];
+
+/// Compression of produced message batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Compression {
+    #[default]
+    None,
+    Gzip,
+    Snappy,
+    Lz4,
+    Zstd,
+}
+
+impl Compression {
+    /// librdkafka's name for it (`compression.type`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Snappy => "snappy",
+            Compression::Lz4 => "lz4",
+            Compression::Zstd => "zstd",
+        }
+    }
+}
+
+/// A value in `[sinks.NAME.librdkafka]`: librdkafka takes every setting as text.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum SettingValue {
+    Text(String),
+    Int(i64),
+    Bool(bool),
+    Float(f64),
+}
+
+impl SettingValue {
+    /// The value as librdkafka reads it.
+    pub fn text(&self) -> String {
+        match self {
+            SettingValue::Text(t) => t.clone(),
+            SettingValue::Int(i) => i.to_string(),
+            SettingValue::Bool(b) => b.to_string(),
+            SettingValue::Float(f) => f.to_string(),
+        }
+    }
+}
+
+/// `[sinks.NAME]` with `type = "kafka"`: every event is one Kafka message, keyed by `device_name`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaSinkConfig {
+    #[serde(rename = "type")]
+    _type: String,
+    pub(super) inputs: Spanned<Vec<Spanned<String>>>,
+    /// Comma-separated `host:port` list of bootstrap brokers.
+    pub brokers: Spanned<String>,
+    /// The topic of each event: literal text and `{field}` placeholders, e.g. `siem.{norm_id}`.
+    pub topic: TopicTemplate,
+    #[serde(default = "super::json")]
+    pub encoding: Encoding,
+    #[serde(default = "yes")]
+    pub include_msg: bool,
+    #[serde(default)]
+    pub compression: Compression,
+    /// Batches queued for this sink before its sources wait; also the most batches awaiting
+    /// delivery reports at once.
+    #[serde(default = "default_queue_batches")]
+    pub queue_batches: usize,
+    /// First wait before producing again the messages of a failed delivery; doubles up to
+    /// `retry_max`, with jitter.
+    #[serde(default = "default_reconnect_min", with = "super::humantime_serde")]
+    pub retry_min: Duration,
+    #[serde(default = "default_reconnect_max", with = "super::humantime_serde")]
+    pub retry_max: Duration,
+    /// Create a topic through the admin API the first time an event goes to it, if it is missing.
+    #[serde(default)]
+    pub create_topics: bool,
+    /// Partitions of a topic the sink creates.
+    #[serde(default = "default_topic_partitions")]
+    pub topic_partitions: i32,
+    /// Replication factor of a topic the sink creates.
+    #[serde(default = "default_topic_replication")]
+    pub topic_replication: i32,
+    /// Raw librdkafka producer settings (e.g. `security.protocol`, `sasl.mechanism`,
+    /// `linger.ms`), passed through as they are.
+    pub librdkafka: Option<Spanned<BTreeMap<String, SettingValue>>>,
+}
+
+fn default_topic_partitions() -> i32 {
+    3
+}
+fn default_topic_replication() -> i32 {
+    1
+}
+
+/// The problems of one Kafka sink that serde cannot see: overridden settings the sink owns,
+/// impossible numbers. (A bad topic template is a serde error at its position.)
+pub(super) fn check(
+    name: &str,
+    sink: &KafkaSinkConfig,
+    at: Option<Range<usize>>,
+    problems: &mut Vec<(Option<Range<usize>>, String)>,
+) {
+    if sink.brokers.get_ref().trim().is_empty() {
+        problems.push((
+            Some(sink.brokers.span()),
+            format!("sink {name:?}: brokers is empty"),
+        ));
+    }
+    for (key, span) in sink
+        .librdkafka
+        .iter()
+        .flat_map(|table| table.get_ref().keys().map(|key| (key, table.span())))
+    {
+        if let Some((_, why)) = OWNED_SETTINGS.iter().find(|(owned, _)| owned == key) {
+            problems.push((
+                Some(span),
+                format!("sink {name:?}: librdkafka.{key:?} cannot be set: {why}"),
+            ));
+        }
+    }
+    if sink.retry_min.is_zero() || sink.retry_min > sink.retry_max {
+        problems.push((
+            at.clone(),
+            format!("sink {name:?}: retry_min must be positive and at most retry_max"),
+        ));
+    }
+    if sink.queue_batches == 0 {
+        problems.push((
+            at.clone(),
+            format!("sink {name:?}: queue_batches must be at least 1"),
+        ));
+    }
+    if sink.topic_partitions < 1 || sink.topic_replication < 1 {
+        problems.push((
+            at,
+            format!("sink {name:?}: topic_partitions and topic_replication must be at least 1"),
+        ));
+    }
+}
