@@ -170,3 +170,50 @@ pub(super) fn check(
         ));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{parse, Compression, Encoding, SinkKind};
+
+    fn sink(keys: &str) -> String {
+        format!(
+            "[sources.a]\ntype = \"file\"\ninclude = [\"/x/*.log\"]\nformat = \"syslog\"\n\
+             [sinks.bus]\ntype = \"kafka\"\ninputs = [\"a\"]\nbrokers = \"k1:9092,k2:9092\"\n{keys}"
+        )
+    }
+
+    #[test]
+    fn reads_a_kafka_sink_with_defaults_and_raw_settings() {
+        let text = sink(
+            "topic = \"siem.{norm_id}\"\ncompression = \"zstd\"\n\
+             [sinks.bus.librdkafka]\n\"linger.ms\" = 20\n\"security.protocol\" = \"sasl_plaintext\"\n",
+        );
+        let config = parse(&text, "t").unwrap();
+        let SinkKind::Kafka(k) = &config.sinks["bus"].kind else {
+            panic!("not a kafka sink")
+        };
+        assert_eq!(k.encoding, Encoding::Json);
+        assert_eq!(k.compression, Compression::Zstd);
+        assert!(!k.create_topics);
+        let settings = k.librdkafka.as_ref().unwrap().get_ref();
+        assert_eq!(settings["linger.ms"].text(), "20");
+        assert_eq!(settings["security.protocol"].text(), "sasl_plaintext");
+        assert!(config.sinks["bus"].topic_template().is_some());
+        assert!(!config.sinks["bus"].wire_format().rfc5424);
+    }
+
+    #[test]
+    fn bad_template_and_owned_settings_are_located() {
+        let err = parse(&sink("topic = \"siem/{norm_id}\"\n"), "t").unwrap_err();
+        assert_eq!((err.0[0].line, err.0[0].column), (9, 9), "{err}");
+        assert!(err.0[0].message.contains("Kafka topic name"), "{err}");
+        let err = parse(
+            &sink("topic = \"t\"\n[sinks.bus.librdkafka]\nacks = \"1\"\n"),
+            "t",
+        )
+        .unwrap_err();
+        assert!(err.0[0].message.contains("acks=all"), "{err}");
+        let err = parse(&sink("topic = \"t\"\nretry_min = \"0s\"\n"), "t").unwrap_err();
+        assert!(err.0[0].message.contains("retry_min"), "{err}");
+    }
+}

@@ -1,8 +1,8 @@
 //! A real Kafka-protocol broker for tests (`tansu`, a child process on a free loopback port) and a
 //! consumer that reads back what reached it.
 //!
-//! `tansu` is looked up in `$LOGFERRY_TANSU`, on `PATH` and in `~/.cargo/bin` (`.ci/run` installs it
-//! when missing). Without it a test fails, unless `LOGFERRY_SKIP_KAFKA=1`: then [`Broker::start`]
+//! `tansu` is looked up in `$LOGFERRY_TANSU`, `~/.cache/logferry/tansu/bin` (where `.ci/run` installs
+//! it when missing), on `PATH` and in `~/.cargo/bin`; it must be built with the `libsql` feature. Without it a test fails, unless `LOGFERRY_SKIP_KAFKA=1`: then [`Broker::start`]
 //! returns `None` after printing why, and the test returns without checking anything.
 //! Storage is a SQLite file in the broker's temporary directory, so a broker killed and started
 //! again keeps what it had acknowledged.
@@ -44,8 +44,15 @@ fn find_tansu() -> Option<PathBuf> {
         .into_iter()
         .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
         .map(|dir| dir.join("tansu"));
-    let cargo_bin = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo/bin/tansu"));
-    on_path.chain(cargo_bin).find(|p| p.is_file())
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let ci = home
+        .as_ref()
+        .map(|h| h.join(".cache/logferry/tansu/bin/tansu"));
+    let cargo_bin = home.map(|h| h.join(".cargo/bin/tansu"));
+    ci.into_iter()
+        .chain(on_path)
+        .chain(cargo_bin)
+        .find(|p| p.is_file())
 }
 
 impl Broker {
@@ -61,7 +68,7 @@ impl Broker {
                 eprintln!("!!!!! SKIPPED: no tansu broker (LOGFERRY_SKIP_KAFKA=1); this Kafka test checked nothing !!!!!");
                 return None;
             }
-            panic!("no `tansu` on PATH, in ~/.cargo/bin or in $LOGFERRY_TANSU: install it (`cargo install tansu --locked --features libsql`, as .ci/run does) or set LOGFERRY_SKIP_KAFKA=1 to skip the Kafka tests");
+            panic!("no `tansu` in $LOGFERRY_TANSU, ~/.cache/logferry/tansu/bin, PATH or ~/.cargo/bin: install it (`cargo install tansu --locked --features libsql`, as .ci/run does) or set LOGFERRY_SKIP_KAFKA=1 to skip the Kafka tests");
         };
         let mut broker = Broker {
             tansu,
@@ -95,12 +102,16 @@ impl Broker {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start tansu");
-        self.child = Some(child);
         let deadline = Instant::now() + BROKER_WAIT;
+        let mut child = child;
         while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("{} exited ({status}) instead of listening: is it built with `--features libsql` (for sqlite://)?", self.tansu.display());
+            }
             assert!(Instant::now() < deadline, "tansu did not listen in time");
             std::thread::sleep(Duration::from_millis(20));
         }
+        self.child = Some(child);
     }
 
     /// Creates `topic` with `partitions` partitions.
