@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use common::{Fixture, Pipeline};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use logferry::batch::EncodedBatch;
+use logferry::batch::{EncodedBatch, Receipt};
 use logferry::checkpoint::{FileId, FileRange};
 use logferry::metrics::{SinkMetrics, SourceCounters};
 use logferry::normalise::Normaliser;
@@ -72,11 +72,15 @@ fn bench_send_chunk(c: &mut Criterion) {
         queue,
         metrics: Arc::new(SinkMetrics::new(16)),
     };
-    let mut processor = Processor::new(normaliser, vec![sink], acks, counters);
+    let mut processor = Processor::new(normaliser, vec![sink], counters);
     let mut group = c.benchmark_group("processor");
     group.throughput(Throughput::Elements(chunk.records.len() as u64));
     group.bench_function("send_chunk_apache_kv", |b| {
-        b.iter(|| processor.send_chunk(&chunk, "/var/log/x.log", range, common::now()))
+        b.iter(|| {
+            let receipt = Receipt::checkpoint(range, acks.clone());
+            let bytes = range.end - range.start;
+            processor.send_chunk(&chunk, "/var/log/x.log", bytes, receipt, common::now())
+        })
     });
     group.finish();
 }

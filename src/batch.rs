@@ -3,7 +3,7 @@
 //! A source reads a chunk, the processing stage turns its records into one encoded buffer per wire
 //! format, and every sink that takes the source receives an [`EncodedBatch`] sharing a single
 //! [`AckToken`]. When the last of those sinks calls [`EncodedBatch::ack`], the token hands the batch's
-//! [`Receipt`] to whoever waits for it (the checkpoint store for file sources). A batch that is dropped
+//! [`Receipt`] (for file sources: the range to the checkpoint store). A batch that is dropped
 //! without being acknowledged reports nothing: its source position never advances, so after a restart
 //! it is read again (a duplicate, never a loss).
 
@@ -17,25 +17,42 @@ use crate::checkpoint::FileRange;
 use crate::metrics::DeliveryTiming;
 use crate::routing::EventIndex;
 
-/// What a fully acknowledged batch proves was delivered.
+/// What a fully acknowledged batch of a file source proves was delivered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delivered {
     /// Bytes `range.start..range.end` of one file have reached every sink.
     File(FileRange),
 }
 
-/// A delivery report waiting to be sent once every sink has acknowledged.
-#[derive(Debug)]
-pub struct Receipt {
-    pub delivered: Delivered,
-    pub to: UnboundedSender<Delivered>,
-}
+/// What to do once every sink has acknowledged a batch: advance a file checkpoint, answer an
+/// HTTP request, commit a Kafka offset. Dropped without [`Receipt::send`], it does nothing, so the
+/// source's position never advances over a batch that was not delivered.
+pub struct Receipt(Box<dyn FnOnce() + Send>);
 
 impl Receipt {
-    /// Reports the delivery. The receiver is gone only during shutdown, after the last checkpoint
-    /// was written; the data is then simply read again on the next start.
+    /// Runs `on_delivered` once the batch is delivered.
+    pub fn new(on_delivered: impl FnOnce() + Send + 'static) -> Self {
+        Receipt(Box::new(on_delivered))
+    }
+
+    /// Reports `range` to the checkpoint store behind `to`. The receiver is gone only during
+    /// shutdown, after the last checkpoint was written; the data is then simply read again on the
+    /// next start.
+    pub fn checkpoint(range: FileRange, to: UnboundedSender<Delivered>) -> Self {
+        Receipt::new(move || {
+            let _ = to.send(Delivered::File(range));
+        })
+    }
+
+    /// Reports the delivery.
     pub fn send(self) {
-        let _ = self.to.send(self.delivered);
+        (self.0)();
+    }
+}
+
+impl std::fmt::Debug for Receipt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Receipt")
     }
 }
 
@@ -123,7 +140,7 @@ mod tests {
 
     fn receipt() -> (Receipt, tokio::sync::mpsc::UnboundedReceiver<Delivered>) {
         let (to, rx) = tokio::sync::mpsc::unbounded_channel();
-        let delivered = Delivered::File(FileRange {
+        let range = FileRange {
             file: FileId {
                 dev: 1,
                 ino: 2,
@@ -132,8 +149,8 @@ mod tests {
             epoch: 0,
             start: 0,
             end: 10,
-        });
-        (Receipt { delivered, to }, rx)
+        };
+        (Receipt::checkpoint(range, to), rx)
     }
 
     #[test]

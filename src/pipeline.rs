@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::batch::{BatchSender, Delivered};
 use crate::checkpoint::Checkpoints;
-use crate::config::{Config, SinkKind};
+use crate::config::{Config, SinkKind, SourceConfig};
 use crate::control::Control;
 use crate::metrics::{api, Metrics, SinkMetrics};
 use crate::normalise::Normaliser;
@@ -119,23 +119,28 @@ pub async fn run_until(
             .collect();
         let normaliser =
             Normaliser::new(&source.settings()).with_context(|| format!("source {name:?}"))?;
-        let counters = metrics.add_source(name, source.format);
+        let counters = metrics.add_source(name, source.format());
         let source_metrics = Arc::clone(&counters.source);
-        let processor = Processor::new(normaliser, outputs, ack_tx.clone(), counters)
+        let processor = Processor::new(normaliser, outputs, counters)
             .with_tap(TapPoint::new(Arc::clone(&hub), name));
-        let file_source = FileSource::new(
-            name,
-            source.clone(),
-            processor,
-            Arc::clone(&checkpoints),
-            source_metrics,
-        );
-        stops.push(file_source.stop_handle());
-        let thread = std::thread::Builder::new()
-            .name(format!("source-{name}"))
-            .spawn(move || file_source.run())
-            .with_context(|| format!("starting source {name:?}"))?;
-        sources.push(thread);
+        match source {
+            SourceConfig::File(file) => {
+                let file_source = FileSource::new(
+                    name,
+                    file.clone(),
+                    processor,
+                    Arc::clone(&checkpoints),
+                    ack_tx.clone(),
+                    source_metrics,
+                );
+                stops.push(file_source.stop_handle());
+                let thread = std::thread::Builder::new()
+                    .name(format!("source-{name}"))
+                    .spawn(move || file_source.run())
+                    .with_context(|| format!("starting source {name:?}"))?;
+                sources.push(thread);
+            }
+        }
     }
     // Only the processors hold queue ends now: when the sources stop, the sinks see their input close.
     drop(queues);

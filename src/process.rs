@@ -9,10 +9,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use tokio::sync::mpsc::UnboundedSender;
 
-use crate::batch::{AckToken, BatchSender, Delivered, EncodedBatch, Receipt};
-use crate::checkpoint::FileRange;
+use crate::batch::{AckToken, BatchSender, EncodedBatch, Receipt};
 use crate::config::WireFormat;
 use crate::encode::Encoder;
 use crate::event::{Event, EventTime};
@@ -53,19 +51,13 @@ pub struct Processor {
     normaliser: Normaliser,
     routes: Vec<Route>,
     sink_count: usize,
-    acks: UnboundedSender<Delivered>,
     counters: SourceCounters,
     tap: Option<TapPoint>,
 }
 
 impl Processor {
     /// `sinks` are the inputs of every sink that takes the source; `counters` its metrics.
-    pub fn new(
-        normaliser: Normaliser,
-        sinks: Vec<SinkInput>,
-        acks: UnboundedSender<Delivered>,
-        counters: SourceCounters,
-    ) -> Self {
+    pub fn new(normaliser: Normaliser, sinks: Vec<SinkInput>, counters: SourceCounters) -> Self {
         let sink_count = sinks.len();
         let mut routes: Vec<Route> = Vec::new();
         for sink in sinks {
@@ -87,7 +79,6 @@ impl Processor {
             normaliser,
             routes,
             sink_count,
-            acks,
             counters,
             tap: None,
         }
@@ -99,34 +90,30 @@ impl Processor {
         self
     }
 
-    /// Processes the records of `chunk`, read from file `range`, and sends them to every sink;
-    /// blocks while a sink's queue is full. A chunk without records is acknowledged at once.
+    /// Processes the records of `chunk` (`bytes_read` bytes of input, from `origin`: a file path or a
+    /// peer, the default `source_name`) and sends them to every sink; blocks while a sink's queue is
+    /// full. `receipt` is sent once every sink has acknowledged them; a chunk without records is
+    /// acknowledged at once.
     ///
     /// Metrics are counted once per chunk: events and bytes read, parse failures, and the latency
     /// clock starts now (the chunk has just been read).
     pub fn send_chunk(
         &mut self,
         chunk: &Chunk,
-        path: &str,
-        range: FileRange,
+        origin: &str,
+        bytes_read: u64,
+        receipt: Receipt,
         now: EventTime,
     ) -> Result<(), SinksClosed> {
         let read_at = Instant::now();
         let events = chunk.records.len();
         self.counters.source.events.add(events as u64);
-        self.counters
-            .source
-            .bytes
-            .add(range.end.saturating_sub(range.start));
-        let receipt = Receipt {
-            delivered: Delivered::File(range),
-            to: self.acks.clone(),
-        };
+        self.counters.source.bytes.add(bytes_read);
         if chunk.records.is_empty() {
             receipt.send();
             return Ok(());
         }
-        let source_name = self.normaliser.source_name(path);
+        let source_name = self.normaliser.source_name(origin);
         let mut event = Event::new(self.normaliser.device_name(), source_name);
         let mut parse_failures = 0;
         let mut tap = self.tap.as_mut();

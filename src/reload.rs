@@ -243,7 +243,7 @@ impl FileWatch {
 fn dependencies(config: &Config) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for source in config.sources.values() {
-        files.extend(source.cpr_key_file.as_ref().map(|f| f.get_ref().clone()));
+        files.extend(source.cpr_key_file().cloned());
     }
     for sink in config.sinks.values() {
         if let SinkKind::Syslog(s) = &sink.kind {

@@ -89,4 +89,134 @@ L
 seed syslog_programs <<'L'
 http://[::1]:8080|1795683601|php|192.0.2.4|/node/1|||<a href="/node/1">view</a>|Warning: a | b in x.php
 L
-echo "seeded: $(ls corpus/access | wc -l) access, $(ls corpus/syslog | wc -l) syslog, $(ls corpus/syslog_programs | wc -l) syslog_programs"
+
+seed web_error <<'L'
+[Thu Nov 26 09:15:02.481516 2026] [proxy_fcgi:error] [pid 4242:tid 139912] [client 198.51.100.20:51234] AH01071: Got error 'Primary script unknown'
+L
+seed web_error <<'L'
+[Thu Nov 26 09:15:02 2026] [error] [client 10.20.30.40] File does not exist: /srv/www/robots.txt
+L
+seed web_error <<'L'
+[Thu Nov 26 09:15:02.000001 2026] [rewrite:trace3] [pid 7] mod_rewrite.c(470): [client 10.0.0.9:443] applying pattern '^/old' to uri '/new'
+L
+seed web_error <<'L'
+[Thu Nov 26 09:15:02 2026] [notice] (13)Permission denied: [client 10.0.0.9] could not open /srv/x
+L
+seed web_error <<'L'
+2026/11/26 09:15:02 [error] 2211#2211: *8123 open() "/srv/www/favicon.ico" failed (2: No such file or directory), client: 203.0.113.5, server: intra.example, request: "GET /favicon.ico HTTP/1.1"
+L
+seed web_error <<'L'
+2026/11/26 09:15:02 [warn] 2211#0: conflicting server name "intra.example" on 0.0.0.0:80, ignored
+L
+
+seed auditd <<'L'
+type=EXECVE msg=audit(1795680000.123:4711): argc=3 a0="wget" a1="-q" a2=687474703A2F2F6578616D706C652E696E76616C69642F61
+L
+seed auditd <<'L'
+type=USER_AUTH msg=audit(1795680001.500:4712): pid=3100 uid=0 auid=4294967295 ses=4294967295 msg='op=PAM:authentication grantors=? acct="backup" exe="/usr/sbin/sshd" hostname=? addr=192.0.2.44 terminal=ssh res=failed'
+L
+seed auditd <<'L'
+type=AVC msg=audit(1795680002.001:4713): avc:  denied  { write } for  pid=77 comm="httpd" name="cache" permissive=0
+L
+seed auditd <<'L'
+type=PROCTITLE msg=audit(1795680000.123:4711): proctitle=77676574002D71
+L
+mkdir -p corpus/auditd
+n=$((n + 1))
+printf 'node=app07 type=SYSCALL msg=audit(1795680000.123:4711): arch=c000003e syscall=59 success=yes exit=0 a0=7ffd a1=5600 ppid=1 pid=3101 auid=1001 uid=1001 comm="wget" exe="/usr/bin/wget" key=(null)\035ARCH=x86_64 SYSCALL=execve' > "corpus/auditd/seed-$n"
+
+seed java <<'L'
+2026-11-26 09:15:02,481 ERROR [worker-3] dk.example.invoice.Sender - delivery failed: timeout
+L
+seed java <<'L'
+2026-11-26T09:15:02.481+01:00 [main] WARN  dk.example.App - slow start
+L
+seed java <<'L'
+2026-11-26 09:15:02,481 INFO  [dk.example.jms.Listener] (Thread-7 (pool-2)) QUEUE0001: consumer up
+L
+seed java <<'L'
+26/11/26 09:15:02 INFO scheduler.TaskRunner: task 4 done
+L
+seed java <<'L'
+26-Nov-2026 09:15:02.481 SEVERE [http-nio-8080-exec-1] org.example.web.Filter.doFilter boom
+L
+seed java <<'L'
+2026-11-26 09:15:02,481 [myid:3] - WARN  [Sync:Peer@911] - lagging follower
+L
+seed java <<'L'
+[2026-11-26 09:15:02,481] INFO [Broker id=1] Started (kafka.server.ExampleServer)
+L
+seed java <<'L'
+ERROR [ReadStage-2] 2026-11-26 09:15:02,481 Worker.java:120 - read failed
+L
+seed java <<'L'
+2026-11-26 09:15:02,481 ERROR [main] dk.example.Boot - startup failed
+java.lang.IllegalStateException: no config
+	at dk.example.Boot.main(Boot.java:12)
+Caused by: java.io.FileNotFoundException: /etc/app.conf
+	... 1 more
+L
+seed java <<'L'
+Exception in thread "main" dk.example.FatalError: gone
+L
+
+seed kv <<'L'
+ts=2026-11-26T09:15:02Z level=info msg="user logged in" user=bob duration=12ms
+L
+seed kv <<'L'
+level=error	err="read \"x\": \\ broken\n" retry=
+L
+seed kv <<'L'
+junk words a=1 =2 b="unterminated
+L
+seed kv <<'L'
+k="v"glued next=1
+L
+
+seed log_format <<'L'
+%h %l %u %t "%r" %>s %b %D
+192.0.2.1 - - [26/Nov/2026:09:15:02 +0100] "GET /a?b=1 HTTP/1.1" 200 512 1234
+L
+seed log_format <<'L'
+$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time
+192.0.2.1 - bob [26/Nov/2026:09:15:02 +0100] "POST /api HTTP/2.0" 201 0 "-" "curl/8" 0.004
+L
+seed log_format <<'L'
+%v %{sec}t %m %U%q %H %>s %{ms}T "%{User-Agent}i"
+intra.example 1795680000 GET /search?q=x HTTP/1.1 404 17 "agent \"q\""
+L
+seed log_format <<'L'
+${host} $msec $time_iso8601 $request_uri$is_args$args $upstream_addr
+intra.example 1795680000.123 2026-11-26T09:15:02+01:00 /p?x=1 10.0.0.1:8080
+L
+seed log_format <<'L'
+%h %{usec}t %{Foo}i %Z
+x
+L
+
+seed time <<'L'
+26/Nov/2026:09:15:02 +0100
+L
+seed time <<'L'
+2026-11-26T09:15:02.123456789+01:00
+L
+seed time <<'L'
+Nov  6 09:15:02.123
+L
+seed time <<'L'
+Feb 29 2028 23:59:60
+L
+seed time <<'L'
+Thu Nov 26 09:15:02.481516 2026
+L
+seed time <<'L'
+2026/11/26 09:15:02
+L
+seed time <<'L'
+26/11/26 09:15:02.5
+L
+seed time <<'L'
+26-Nov-2026 09:15:02.481
+L
+
+for t in corpus/*; do echo "seeded: $(ls "$t" | wc -l) ${t#corpus/}"; done

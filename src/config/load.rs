@@ -13,7 +13,8 @@ use toml::Spanned;
 
 use super::{
     default_data_dir, default_shutdown_timeout, humantime_serde, ApiConfig, Config,
-    ConsoleSinkConfig, FileSourceConfig, KafkaSinkConfig, SinkConfig, SinkKind, SyslogSinkConfig,
+    ConsoleSinkConfig, FileSourceConfig, KafkaSinkConfig, SinkConfig, SinkKind, SourceConfig,
+    SyslogSinkConfig,
 };
 
 /// A problem found in a configuration, with where it is.
@@ -122,7 +123,7 @@ struct TypeOnly {
 struct RawConfig {
     data_dir: PathBuf,
     shutdown_timeout: Duration,
-    sources: BTreeMap<String, FileSourceConfig>,
+    sources: BTreeMap<String, SourceConfig>,
     sinks: BTreeMap<String, RawSink>,
     api: Option<ApiConfig>,
 }
@@ -154,32 +155,10 @@ impl RawConfig {
         let source_at = |name: &str| kinds.sources.get(name).map(|t| t.kind.span());
         let sink_at = |name: &str| kinds.sinks.get(name).map(|t| t.kind.span());
         for (name, source) in &self.sources {
-            if source.include.is_empty() {
-                problems.push((
-                    source_at(name),
-                    format!("source {name:?}: include lists no pattern"),
-                ));
-            }
-            for pattern in source.include.iter().chain(&source.exclude) {
-                if let Err(e) = glob::Pattern::new(pattern) {
-                    problems.push((
-                        source_at(name),
-                        format!("source {name:?}: bad glob {pattern:?}: {e}"),
-                    ));
+            match source {
+                SourceConfig::File(file) => {
+                    check_file_source(name, file, source_at(name), &mut problems)
                 }
-            }
-            check_source(source, &mut problems);
-            if source.multiline_timeout.is_zero() {
-                problems.push((
-                    source_at(name),
-                    format!("source {name:?}: multiline_timeout must be positive"),
-                ));
-            }
-            if source.max_line_bytes < 64 {
-                problems.push((
-                    source_at(name),
-                    format!("source {name:?}: max_line_bytes must be at least 64"),
-                ));
             }
         }
         let mut taken = std::collections::BTreeSet::new();
@@ -241,6 +220,42 @@ impl RawConfig {
             sinks,
             api: self.api,
         }
+    }
+}
+
+/// Checks of a `type = "file"` source that serde cannot make; problems point at `at`.
+fn check_file_source(
+    name: &str,
+    file: &FileSourceConfig,
+    at: Option<Range<usize>>,
+    problems: &mut Vec<Problem>,
+) {
+    if file.include.is_empty() {
+        problems.push((
+            at.clone(),
+            format!("source {name:?}: include lists no pattern"),
+        ));
+    }
+    for pattern in file.include.iter().chain(&file.exclude) {
+        if let Err(e) = glob::Pattern::new(pattern) {
+            problems.push((
+                at.clone(),
+                format!("source {name:?}: bad glob {pattern:?}: {e}"),
+            ));
+        }
+    }
+    check_source(file, problems);
+    if file.multiline_timeout.is_zero() {
+        problems.push((
+            at.clone(),
+            format!("source {name:?}: multiline_timeout must be positive"),
+        ));
+    }
+    if file.max_line_bytes < 64 {
+        problems.push((
+            at.clone(),
+            format!("source {name:?}: max_line_bytes must be at least 64"),
+        ));
     }
 }
 
@@ -412,7 +427,7 @@ enum ComponentTable<'k> {
 
 #[derive(Default)]
 struct Components {
-    sources: BTreeMap<String, FileSourceConfig>,
+    sources: BTreeMap<String, SourceConfig>,
     sinks: BTreeMap<String, RawSink>,
 }
 
@@ -439,8 +454,8 @@ impl<'de> Visitor<'de> for ComponentsSeed<'_> {
                     let kind = kinds.sources.get(&name).map(|t| t.kind.get_ref().as_str());
                     match kind {
                         Some("file") => {
-                            out.sources
-                                .insert(name, map.next_value::<FileSourceConfig>()?);
+                            let file = map.next_value::<FileSourceConfig>()?;
+                            out.sources.insert(name, SourceConfig::File(file));
                         }
                         other => {
                             return Err(A::Error::custom(format!(
@@ -500,10 +515,18 @@ encoding = "kv"
 server_name = "siem.example.dk"
 "#;
 
+    fn file_source<'c>(c: &'c Config, name: &str) -> &'c FileSourceConfig {
+        match &c.sources[name] {
+            SourceConfig::File(file) => file,
+            #[allow(unreachable_patterns)]
+            _ => panic!("source {name:?} is not a file source"),
+        }
+    }
+
     #[test]
     fn reads_the_documented_example() {
         let c = parse(GOOD, "good.toml").unwrap();
-        let web = &c.sources["web"];
+        let web = file_source(&c, "web");
         assert_eq!(web.format, Format::ApacheAccess);
         assert_eq!(web.read_from, ReadFrom::End);
         assert_eq!(web.max_line_bytes, 64 * 1024);
@@ -563,7 +586,8 @@ server_name = "siem.example.dk"
             "format = \"apache_access\"",
             "format = \"java\"\nmultiline_start = '^\\d{4}-'\nmultiline_timeout = \"250ms\"",
         );
-        let web = &parse(&text, "c").unwrap().sources["web"];
+        let c = parse(&text, "c").unwrap();
+        let web = file_source(&c, "web");
         assert_eq!(web.format, Format::Java);
         assert!(web
             .multiline_start
@@ -572,7 +596,10 @@ server_name = "siem.example.dk"
             .is_match(b"2026-11-26 x"));
         assert_eq!(web.multiline_timeout, Duration::from_millis(250));
         let c = parse(GOOD, "c").unwrap();
-        assert_eq!(c.sources["web"].multiline_timeout, Duration::from_secs(1));
+        assert_eq!(
+            file_source(&c, "web").multiline_timeout,
+            Duration::from_secs(1)
+        );
         let bad = GOOD.replace("read_from", "multiline_start = \"(\"\nread_from");
         let err = parse(&bad, "c").unwrap_err();
         assert_eq!(err.0[0].line, 10, "{err}");

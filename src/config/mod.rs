@@ -33,7 +33,7 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// How long a graceful stop may spend draining in-flight batches to the sinks.
     pub shutdown_timeout: Duration,
-    pub sources: BTreeMap<String, FileSourceConfig>,
+    pub sources: BTreeMap<String, SourceConfig>,
     pub sinks: BTreeMap<String, SinkConfig>,
     /// `[api]`: the metrics and health endpoint; `None` runs no listener.
     pub api: Option<ApiConfig>,
@@ -116,6 +116,35 @@ pub enum ReadFrom {
     #[default]
     Beginning,
     End,
+}
+
+/// One `[sources.NAME]` table, by its `type`.
+#[derive(Debug, Clone)]
+pub enum SourceConfig {
+    File(FileSourceConfig),
+}
+
+impl SourceConfig {
+    /// The settings that shape normalisation of this source's records.
+    pub fn settings(&self) -> SourceSettings {
+        match self {
+            SourceConfig::File(f) => f.settings(),
+        }
+    }
+
+    /// The format its records are read as.
+    pub fn format(&self) -> Format {
+        match self {
+            SourceConfig::File(f) => f.format,
+        }
+    }
+
+    /// The site key file for CPR pseudonymisation, if any (watched by reload).
+    pub fn cpr_key_file(&self) -> Option<&PathBuf> {
+        match self {
+            SourceConfig::File(f) => f.cpr_key_file.as_ref().map(|k| k.get_ref()),
+        }
+    }
 }
 
 /// `[sources.NAME]` with `type = "file"`.

@@ -34,10 +34,12 @@ use std::time::Instant;
 
 use notify::event::ModifyKind;
 use notify::{EventKind, RecursiveMode, Watcher};
+use tokio::sync::mpsc::UnboundedSender;
 
 use super::fingerprint::identify;
 use super::multiline::{MultilineFramer, StartRule};
 use super::tail::{Chunk, FileTail, CHUNK_BYTES};
+use crate::batch::{Delivered, Receipt};
 use crate::checkpoint::{Checkpoints, FileId, FileRange};
 use crate::config::{FileSourceConfig, ReadFrom};
 use crate::metrics::{FollowedFile, SourceMetrics};
@@ -74,6 +76,8 @@ pub struct FileSource {
     config: FileSourceConfig,
     processor: Processor,
     checkpoints: Arc<Mutex<Checkpoints>>,
+    /// Where acknowledged ranges go (the checkpoint store's task).
+    acks: UnboundedSender<Delivered>,
     /// Where each scan publishes the followed files (for the read lag metric).
     metrics: Arc<SourceMetrics>,
     tails: BTreeMap<(u64, u64), FileTail>,
@@ -103,6 +107,7 @@ impl FileSource {
         config: FileSourceConfig,
         processor: Processor,
         checkpoints: Arc<Mutex<Checkpoints>>,
+        acks: UnboundedSender<Delivered>,
         metrics: Arc<SourceMetrics>,
     ) -> Self {
         let (wake_tx, wake_rx) = std::sync::mpsc::sync_channel(1);
@@ -137,6 +142,7 @@ impl FileSource {
             config,
             processor,
             checkpoints,
+            acks,
             metrics,
             tails: BTreeMap::new(),
             orphaned_since: BTreeMap::new(),
@@ -376,7 +382,7 @@ impl FileSource {
                     if !self.complaints.is_empty() {
                         self.complaints.remove(&(tail.path.clone(), "read"));
                     }
-                    ship(&mut self.processor, &self.chunk, tail)?;
+                    ship(&mut self.processor, &self.acks, &self.chunk, tail)?;
                     if self.chunk.data.len() < CHUNK_BYTES || self.stop.load(Ordering::Acquire) {
                         return Ok(false);
                     }
@@ -393,7 +399,7 @@ impl FileSource {
                         .is_some_and(|since| since.elapsed() >= self.config.multiline_timeout)
                     {
                         tail.flush_quiet(&mut self.chunk);
-                        ship(&mut self.processor, &self.chunk, tail)?;
+                        ship(&mut self.processor, &self.acks, &self.chunk, tail)?;
                     }
                     return Ok(false);
                 }
@@ -445,7 +451,7 @@ impl FileSource {
             return Ok(());
         };
         tail.flush_partial(&mut self.chunk);
-        ship(&mut self.processor, &self.chunk, &tail)?;
+        ship(&mut self.processor, &self.acks, &self.chunk, &tail)?;
         if truncated {
             // A new epoch: late acknowledgements of the old content must not move the new reading.
             self.truncated.insert(key, tail.epoch.wrapping_add(1));
@@ -462,7 +468,12 @@ impl FileSource {
 }
 
 /// Sends what `tail` just produced in `chunk` on to the sinks.
-fn ship(processor: &mut Processor, chunk: &Chunk, tail: &FileTail) -> Result<(), SinksClosed> {
+fn ship(
+    processor: &mut Processor,
+    acks: &UnboundedSender<Delivered>,
+    chunk: &Chunk,
+    tail: &FileTail,
+) -> Result<(), SinksClosed> {
     let range = FileRange {
         file: tail.id,
         epoch: tail.epoch,
@@ -470,7 +481,9 @@ fn ship(processor: &mut Processor, chunk: &Chunk, tail: &FileTail) -> Result<(),
         end: chunk.file_range.end,
     };
     let path = tail.path.to_string_lossy();
-    processor.send_chunk(chunk, &path, range, event_time_now())
+    let bytes = range.end.saturating_sub(range.start);
+    let receipt = Receipt::checkpoint(range, acks.clone());
+    processor.send_chunk(chunk, &path, bytes, receipt, event_time_now())
 }
 
 /// The position just after the last LF of `file` (where `read_from = "end"` starts), looking back at

@@ -217,7 +217,7 @@ impl Default for Acks {
 impl Acks {
     /// Batch number `id` holding `bytes` (`events` frames), for one sink.
     pub fn batch(&self, id: u64, bytes: Bytes, events: usize) -> Arc<EncodedBatch> {
-        let delivered = Delivered::File(FileRange {
+        let range = FileRange {
             file: FileId {
                 dev: 0,
                 ino: 0,
@@ -226,11 +226,8 @@ impl Acks {
             epoch: 0,
             start: id,
             end: id + 1,
-        });
-        let receipt = Receipt {
-            delivered,
-            to: self.tx.clone(),
         };
+        let receipt = Receipt::checkpoint(range, self.tx.clone());
         Arc::new(EncodedBatch {
             bytes,
             events,
