@@ -31,6 +31,7 @@ use crate::sinks::console::{self, ConsoleSink};
 use crate::sinks::kafka::KafkaSink;
 use crate::sinks::syslog::SyslogSink;
 use crate::sources::file::FileSource;
+use crate::sources::kafka::KafkaSource;
 use crate::tap::{TapHub, TapPoint};
 
 /// How often acknowledged offsets are written to disk.
@@ -100,7 +101,7 @@ pub async fn run_until(
         queues.insert(name.clone(), (tx, sink_metrics));
     }
 
-    let mut stops = Vec::new();
+    let mut stops: Vec<Box<dyn Fn() + Send>> = Vec::new();
     let mut sources = Vec::new();
     for (name, source) in &config.sources {
         let outputs = config
@@ -117,8 +118,12 @@ pub async fn run_until(
                 })
             })
             .collect();
-        let normaliser =
+        let mut normaliser =
             Normaliser::new(&source.settings()).with_context(|| format!("source {name:?}"))?;
+        if matches!(source, SourceConfig::Kafka(_)) {
+            // Another agent's output on the bus keeps the device and taxonomy it was given.
+            normaliser = normaliser.with_passthrough();
+        }
         let counters = metrics.add_source(name, source.format());
         let source_metrics = Arc::clone(&counters.source);
         let processor = Processor::new(normaliser, outputs, counters)
@@ -133,10 +138,22 @@ pub async fn run_until(
                     ack_tx.clone(),
                     source_metrics,
                 );
-                stops.push(file_source.stop_handle());
+                let stop = file_source.stop_handle();
+                stops.push(Box::new(move || stop.stop()));
                 let thread = std::thread::Builder::new()
                     .name(format!("source-{name}"))
                     .spawn(move || file_source.run())
+                    .with_context(|| format!("starting source {name:?}"))?;
+                sources.push(thread);
+            }
+            SourceConfig::Kafka(kafka) => {
+                let kafka_source = KafkaSource::new(name, kafka, processor)
+                    .with_context(|| format!("source {name:?}"))?;
+                let stop = kafka_source.stop_handle();
+                stops.push(Box::new(move || stop.stop()));
+                let thread = std::thread::Builder::new()
+                    .name(format!("source-{name}"))
+                    .spawn(move || kafka_source.run())
                     .with_context(|| format!("starting source {name:?}"))?;
                 sources.push(thread);
             }
@@ -168,7 +185,7 @@ pub async fn run_until(
 
     shutdown.await;
     for stop in &stops {
-        stop.stop();
+        stop();
     }
     let drained = async {
         let joined = tokio::task::spawn_blocking(move || {

@@ -114,7 +114,8 @@ impl Processor {
             return Ok(());
         }
         let source_name = self.normaliser.source_name(origin);
-        let mut event = Event::new(self.normaliser.device_name(), source_name);
+        let device_name = self.normaliser.device_name();
+        let mut event = Event::new(device_name, source_name);
         let mut parse_failures = 0;
         let mut tap = self.tap.as_mut();
         if tap.as_mut().is_some_and(|tap| !tap.start_chunk()) {
@@ -122,6 +123,9 @@ impl Processor {
         }
         for record in &chunk.records {
             event.reset();
+            // A passed-through event names its own device and source; the next starts afresh.
+            event.device_name = device_name;
+            event.source_name = source_name;
             let ctx = RecordContext {
                 now,
                 truncated: record.truncated,

@@ -1,4 +1,5 @@
-//! `[sinks.NAME]` with `type = "kafka"`: the producer's settings, and the checks serde cannot make.
+//! Kafka sinks and sources: `[sinks.NAME]` and `[sources.NAME]` with `type = "kafka"`, and the
+//! checks serde cannot make.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -7,7 +8,12 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{default_queue_batches, default_reconnect_max, default_reconnect_min, yes, Encoding};
+use std::path::PathBuf;
+
+use super::{
+    de_size, default_max_line_bytes, default_queue_batches, default_reconnect_max,
+    default_reconnect_min, yes, Encoding, Format, SourceSettings,
+};
 use crate::routing::TopicTemplate;
 
 /// librdkafka settings the sink sets itself; a `librdkafka` table may not override them.
@@ -118,6 +124,154 @@ pub struct KafkaSinkConfig {
     pub librdkafka: Option<Spanned<BTreeMap<String, SettingValue>>>,
 }
 
+/// librdkafka settings a Kafka source sets itself.
+const OWNED_CONSUMER_SETTINGS: &[(&str, &str)] = &[
+    ("bootstrap.servers", "set `brokers` instead"),
+    ("metadata.broker.list", "set `brokers` instead"),
+    ("group.id", "set `group_id` instead"),
+    (
+        "enable.auto.commit",
+        "the source commits offsets itself, once events are delivered",
+    ),
+    (
+        "enable.auto.offset.store",
+        "the source commits offsets itself, once events are delivered",
+    ),
+];
+
+/// `[sources.NAME]` with `type = "kafka"`: one member of a consumer group; each message is one record.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaSourceConfig {
+    #[serde(rename = "type")]
+    _type: String,
+    /// Comma-separated `host:port` list of bootstrap brokers.
+    pub brokers: Spanned<String>,
+    pub topics: Spanned<Vec<String>>,
+    /// The consumer group: its members share the topics' partitions.
+    pub group_id: Spanned<String>,
+    /// How each message is read; `json` also passes through events logferry already normalised.
+    pub format: Format,
+    pub log_format: Option<Spanned<String>>,
+    pub timezone: Option<Spanned<String>>,
+    /// `device_name` of events that do not carry their own; default the host name.
+    pub device_name: Option<String>,
+    /// `source_name` of events that do not carry their own; default the topic.
+    pub source_name: Option<String>,
+    pub cpr_key_file: Option<PathBuf>,
+    #[serde(default = "yes")]
+    pub redact_cpr: bool,
+    /// Longer messages are cut to this size and labelled `Truncated`.
+    #[serde(default = "default_max_line_bytes", deserialize_with = "de_size")]
+    pub max_line_bytes: usize,
+    /// At most this many messages make one batch.
+    #[serde(default = "default_batch_events")]
+    pub batch_events: usize,
+    /// A batch is handed on after this long even if not full.
+    #[serde(default = "default_batch_wait", with = "super::humantime_serde")]
+    pub batch_wait: Duration,
+    /// Raw librdkafka consumer settings, passed through as they are.
+    pub librdkafka: Option<Spanned<BTreeMap<String, SettingValue>>>,
+}
+
+impl KafkaSourceConfig {
+    /// The settings that shape normalisation.
+    pub fn settings(&self) -> SourceSettings {
+        SourceSettings {
+            log_format: self.log_format.as_ref().map(|l| l.get_ref().clone()),
+            timezone: self.timezone.as_ref().map(|t| t.get_ref().clone()),
+            device_name: self.device_name.clone(),
+            source_name: self.source_name.clone(),
+            cpr_key_file: self.cpr_key_file.clone(),
+            redact_cpr: self.redact_cpr,
+            ..SourceSettings::new(self.format)
+        }
+    }
+}
+
+fn default_batch_events() -> usize {
+    1000
+}
+fn default_batch_wait() -> Duration {
+    Duration::from_millis(100)
+}
+
+/// The problems of one Kafka source that serde cannot see.
+pub(super) fn check_source(
+    name: &str,
+    source: &KafkaSourceConfig,
+    at: Option<Range<usize>>,
+    problems: &mut Vec<(Option<Range<usize>>, String)>,
+) {
+    let empty = [
+        (
+            source.brokers.get_ref().trim().is_empty(),
+            source.brokers.span(),
+            "brokers is empty",
+        ),
+        (
+            source.topics.get_ref().is_empty(),
+            source.topics.span(),
+            "topics lists no topic",
+        ),
+        (
+            source.group_id.get_ref().is_empty(),
+            source.group_id.span(),
+            "group_id is empty",
+        ),
+    ];
+    for (_, span, what) in empty.into_iter().filter(|(bad, _, _)| *bad) {
+        problems.push((Some(span), format!("source {name:?}: {what}")));
+    }
+    if let Some(layout) = &source.log_format {
+        if let Err(e) = source.format.layout(layout.get_ref()) {
+            problems.push((Some(layout.span()), e));
+        }
+    }
+    if let Some(tz) = &source.timezone {
+        if let Err(e) = jiff::tz::TimeZone::get(tz.get_ref()) {
+            problems.push((
+                Some(tz.span()),
+                format!("unknown timezone {:?}: {e}", tz.get_ref()),
+            ));
+        }
+    }
+    owned_settings(
+        name,
+        "source",
+        &source.librdkafka,
+        OWNED_CONSUMER_SETTINGS,
+        problems,
+    );
+    if source.batch_events == 0 || source.batch_wait.is_zero() || source.max_line_bytes < 64 {
+        problems.push((
+            at,
+            format!("source {name:?}: batch_events and batch_wait must be positive, max_line_bytes at least 64"),
+        ));
+    }
+}
+
+/// A problem for each key of `table` that is one of `owned`.
+fn owned_settings(
+    name: &str,
+    component: &str,
+    table: &Option<Spanned<BTreeMap<String, SettingValue>>>,
+    owned: &[(&str, &str)],
+    problems: &mut Vec<(Option<Range<usize>>, String)>,
+) {
+    for (key, span) in table
+        .iter()
+        .flat_map(|table| table.get_ref().keys().map(|key| (key, table.span())))
+    {
+        if let Some((_, why)) = owned.iter().find(|(o, _)| o == key) {
+            problems.push((
+                Some(span),
+                format!("{component} {name:?}: librdkafka.{key:?} cannot be set: {why}"),
+            ));
+        }
+    }
+}
+
 fn default_topic_partitions() -> i32 {
     3
 }
@@ -139,18 +293,7 @@ pub(super) fn check(
             format!("sink {name:?}: brokers is empty"),
         ));
     }
-    for (key, span) in sink
-        .librdkafka
-        .iter()
-        .flat_map(|table| table.get_ref().keys().map(|key| (key, table.span())))
-    {
-        if let Some((_, why)) = OWNED_SETTINGS.iter().find(|(owned, _)| owned == key) {
-            problems.push((
-                Some(span),
-                format!("sink {name:?}: librdkafka.{key:?} cannot be set: {why}"),
-            ));
-        }
-    }
+    owned_settings(name, "sink", &sink.librdkafka, OWNED_SETTINGS, problems);
     if sink.retry_min.is_zero() || sink.retry_min > sink.retry_max {
         problems.push((
             at.clone(),

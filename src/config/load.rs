@@ -12,7 +12,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{
-    default_data_dir, default_shutdown_timeout, humantime_serde, ApiConfig, Config,
+    default_data_dir, default_shutdown_timeout, humantime_serde, kafka, ApiConfig, Config,
     ConsoleSinkConfig, FileSourceConfig, KafkaSinkConfig, SinkConfig, SinkKind, SourceConfig,
     SyslogSinkConfig,
 };
@@ -159,6 +159,9 @@ impl RawConfig {
                 SourceConfig::File(file) => {
                     check_file_source(name, file, source_at(name), &mut problems)
                 }
+                SourceConfig::Kafka(k) => {
+                    kafka::check_source(name, k, source_at(name), &mut problems)
+                }
             }
         }
         let mut taken = std::collections::BTreeSet::new();
@@ -179,7 +182,7 @@ impl RawConfig {
             }
             match sink {
                 RawSink::Syslog(s) => check_syslog(name, s, sink_at(name), &mut problems),
-                RawSink::Kafka(k) => super::kafka::check(name, k, sink_at(name), &mut problems),
+                RawSink::Kafka(k) => kafka::check(name, k, sink_at(name), &mut problems),
                 RawSink::Console(_) => {}
             }
         }
@@ -452,18 +455,17 @@ impl<'de> Visitor<'de> for ComponentsSeed<'_> {
             match self.0 {
                 ComponentTable::Sources(kinds) => {
                     let kind = kinds.sources.get(&name).map(|t| t.kind.get_ref().as_str());
-                    match kind {
-                        Some("file") => {
-                            let file = map.next_value::<FileSourceConfig>()?;
-                            out.sources.insert(name, SourceConfig::File(file));
-                        }
+                    let source = match kind {
+                        Some("file") => SourceConfig::File(map.next_value::<FileSourceConfig>()?),
+                        Some("kafka") => SourceConfig::Kafka(map.next_value()?),
                         other => {
                             return Err(A::Error::custom(format!(
-                                "source {name:?}: unknown type {:?}; expected \"file\"",
-                                other.unwrap_or_default()
-                            )))
+                            "source {name:?}: unknown type {:?}; expected \"file\" or \"kafka\"",
+                            other.unwrap_or_default()
+                        )))
                         }
-                    }
+                    };
+                    out.sources.insert(name, source);
                 }
                 ComponentTable::Sinks(kinds) => {
                     let kind = kinds.sinks.get(&name).map(|t| t.kind.get_ref().as_str());

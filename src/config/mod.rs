@@ -18,7 +18,7 @@ use crate::routing::TopicTemplate;
 mod kafka;
 mod load;
 
-pub use kafka::{Compression, KafkaSinkConfig, SettingValue};
+pub use kafka::{Compression, KafkaSinkConfig, KafkaSourceConfig, SettingValue};
 
 pub(crate) use load::line_column;
 pub use load::{load_file, parse, ConfigErrors, ConfigProblem};
@@ -122,6 +122,7 @@ pub enum ReadFrom {
 #[derive(Debug, Clone)]
 pub enum SourceConfig {
     File(FileSourceConfig),
+    Kafka(KafkaSourceConfig),
 }
 
 impl SourceConfig {
@@ -129,6 +130,7 @@ impl SourceConfig {
     pub fn settings(&self) -> SourceSettings {
         match self {
             SourceConfig::File(f) => f.settings(),
+            SourceConfig::Kafka(k) => k.settings(),
         }
     }
 
@@ -136,6 +138,7 @@ impl SourceConfig {
     pub fn format(&self) -> Format {
         match self {
             SourceConfig::File(f) => f.format,
+            SourceConfig::Kafka(k) => k.format,
         }
     }
 
@@ -143,6 +146,7 @@ impl SourceConfig {
     pub fn cpr_key_file(&self) -> Option<&PathBuf> {
         match self {
             SourceConfig::File(f) => f.cpr_key_file.as_ref().map(|k| k.get_ref()),
+            SourceConfig::Kafka(k) => k.cpr_key_file.as_ref(),
         }
     }
 }

@@ -2,5 +2,7 @@
 
 pub mod file;
 pub mod fingerprint;
+pub mod kafka;
+mod kafka_offsets;
 pub mod multiline;
 pub mod tail;
