@@ -27,10 +27,10 @@ use rdkafka::error::KafkaResult;
 use rdkafka::{ClientConfig, ClientContext, Message, Offset, TopicPartitionList};
 
 use super::kafka_offsets::{OffsetTracker, Partition};
-use crate::normalise::time::event_time_now;
 use super::tail::{Chunk, Record};
 use crate::batch::Receipt;
 use crate::config::KafkaSourceConfig;
+use crate::normalise::time::event_time_now;
 use crate::process::Processor;
 
 /// How often acknowledged offsets are committed.
@@ -69,7 +69,7 @@ impl ConsumerContext for GroupContext {
         let committable = offsets.take_committable(Some(&revoked));
         commit(consumer, &committable, CommitMode::Sync, &self.name);
         offsets.revoked(&revoked);
-        tracing::info!(source = %self.name, partitions = revoked.len(), "partitions revoked");
+        tracing::info!(source = %self.name, partitions = %describe(list), "partitions revoked");
     }
 
     fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
@@ -78,7 +78,7 @@ impl ConsumerContext for GroupContext {
                 if let Ok(mut offsets) = self.offsets.lock() {
                     offsets.assigned(partitions(list));
                 }
-                tracing::info!(source = %self.name, partitions = list.count(), "partitions assigned");
+                tracing::info!(source = %self.name, partitions = %describe(list), "partitions assigned");
             }
             Rebalance::Error(e) => tracing::warn!(source = %self.name, "rebalance failed: {e}"),
             Rebalance::Revoke(_) => {}
@@ -98,6 +98,12 @@ fn partitions(list: &TopicPartitionList) -> impl Iterator<Item = Partition> + '_
         .map(|e| (e.topic().to_string(), e.partition()))
 }
 
+/// `topic/partition` of every element, for the log.
+fn describe(list: &TopicPartitionList) -> String {
+    let names: Vec<String> = partitions(list).map(|(t, p)| format!("{t}/{p}")).collect();
+    names.join(",")
+}
+
 /// Commits `offsets` (each the next offset to read); failures are logged.
 fn commit(
     consumer: &BaseConsumer<GroupContext>,
@@ -115,7 +121,10 @@ fn commit(
         }
     }
     if let Err(e) = consumer.commit(&list, mode) {
-        tracing::warn!(source = name, "offset commit failed: {e}; the events are read again after a restart");
+        tracing::warn!(
+            source = name,
+            "offset commit failed: {e}; the events are read again after a restart"
+        );
     }
 }
 
@@ -214,7 +223,10 @@ impl KafkaSource {
                 last_commit = Instant::now();
             }
             let wait = match pending.since {
-                Some(since) => self.batch_wait.saturating_sub(since.elapsed()).min(POLL_WAIT),
+                Some(since) => self
+                    .batch_wait
+                    .saturating_sub(since.elapsed())
+                    .min(POLL_WAIT),
                 None => POLL_WAIT,
             };
             match self.consumer.poll(wait) {
@@ -228,7 +240,9 @@ impl KafkaSource {
                 None => {}
             }
             let full = pending.chunk.records.len() >= self.batch_events;
-            let due = pending.since.is_some_and(|s| s.elapsed() >= self.batch_wait);
+            let due = pending
+                .since
+                .is_some_and(|s| s.elapsed() >= self.batch_wait);
             if open && (full || due) {
                 open = self.shipper.ship(&mut pending);
             }

@@ -13,6 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{ClientConfig, Message};
 use tempfile::TempDir;
 
@@ -137,6 +138,33 @@ impl Broker {
     pub fn restart(&mut self) {
         self.kill();
         self.launch();
+    }
+
+    /// Produces `lines` to `topic`, line `i` to partition `i % partitions`, and waits until the
+    /// broker has confirmed them all.
+    pub fn produce(&self, topic: &str, partitions: i32, lines: &[String]) {
+        let producer: BaseProducer = ClientConfig::new()
+            .set("bootstrap.servers", self.address())
+            .set("linger.ms", "5")
+            .create()
+            .expect("test producer");
+        for (i, line) in lines.iter().enumerate() {
+            let partition = i as i32 % partitions;
+            loop {
+                let record = BaseRecord::<(), str>::to(topic)
+                    .partition(partition)
+                    .payload(line.as_str());
+                match producer.send(record) {
+                    Ok(()) => break,
+                    Err(_) => {
+                        producer.poll(Duration::from_millis(10));
+                    }
+                }
+            }
+        }
+        producer
+            .flush(BROKER_WAIT)
+            .expect("the broker confirms every test message");
     }
 
     /// A consumer of `topics` from their beginning, in a group of its own.
