@@ -9,11 +9,20 @@
 //! old or the new file whole. What a crash costs: the events acknowledged since the last write (at most
 //! one persist interval) are read and sent again after the restart; nothing is skipped, because an
 //! offset never covers data that was not acknowledged.
+//!
+//! Copies: when a source goes on reading a file in a byte-identical copy (copytruncate), the
+//! original's state moves to the copy and acknowledgements of the original's ranges count for the
+//! copy ([`Checkpoints::continue_in`]).
+//!
+//! Pruning: every entry remembers when it last changed; entries of files that no longer exist are
+//! dropped once older than the owning source's `checkpoint_max_age` ([`Checkpoints::prune_gone`]).
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::Write;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
@@ -52,8 +61,13 @@ struct FileEntry {
     #[serde(flatten)]
     id: FileId,
     offset: u64,
-    /// Where the file was last seen: for operators reading the state, not for identity.
+    /// Where the file was last seen: for operators reading the state, and to tell whether it still
+    /// exists when pruning; not for identity.
     path: String,
+    /// When the entry last changed (seconds since the Unix epoch); files from before this field are
+    /// taken as changed when loaded.
+    #[serde(default)]
+    updated: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -61,6 +75,8 @@ struct FileState {
     offset: u64,
     epoch: u32,
     path: String,
+    /// Seconds since the Unix epoch when the entry last changed.
+    updated: u64,
     /// Acknowledged ranges beyond a gap: start → end.
     pending: BTreeMap<u64, u64>,
 }
@@ -70,7 +86,16 @@ struct FileState {
 pub struct Checkpoints {
     path: PathBuf,
     files: BTreeMap<FileId, FileState>,
+    /// Readings whose state moved to a copy: acknowledgements of (file, epoch) count for the copy.
+    moved: BTreeMap<(FileId, u32), FileId>,
     dirty: bool,
+}
+
+/// Seconds since the Unix epoch.
+fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 impl Checkpoints {
@@ -83,6 +108,7 @@ impl Checkpoints {
             .with_context(|| format!("creating data_dir {}", data_dir.display()))?;
         let path = data_dir.join(STATE_FILE);
         let mut files = BTreeMap::new();
+        let loaded_at = now_unix();
         match fs::read(&path) {
             Ok(bytes) => {
                 let state: StateFile = serde_json::from_slice(&bytes).with_context(|| {
@@ -102,6 +128,7 @@ impl Checkpoints {
                         offset: entry.offset,
                         epoch: 0,
                         path: entry.path,
+                        updated: entry.updated.unwrap_or(loaded_at),
                         pending: BTreeMap::new(),
                     };
                     files.insert(entry.id, state);
@@ -113,8 +140,19 @@ impl Checkpoints {
         Ok(Checkpoints {
             path,
             files,
+            moved: BTreeMap::new(),
             dirty: false,
         })
+    }
+
+    /// Removes the state file of `data_dir`, if any: every file is then new to the next load.
+    pub fn forget(data_dir: &Path) -> anyhow::Result<()> {
+        let path = data_dir.join(STATE_FILE);
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e).with_context(|| format!("removing {}", path.display())),
+        }
     }
 
     /// The delivered offset of `file`, if it has a checkpoint.
@@ -127,22 +165,47 @@ impl Checkpoints {
     pub fn track(&mut self, file: FileId, path: &str, offset: u64, epoch: u32) {
         self.files
             .retain(|id, _| id == &file || !(id.dev == file.dev && id.ino == file.ino));
+        self.moved
+            .retain(|(from, e), _| !(from == &file && *e == epoch));
         let state = self.files.entry(file).or_insert_with(|| FileState {
             offset,
             epoch,
             path: path.to_string(),
+            updated: 0,
             pending: BTreeMap::new(),
         });
         state.offset = offset;
         state.epoch = epoch;
         state.path = path.to_string();
+        state.updated = now_unix();
         state.pending.clear();
+        self.dirty = true;
+    }
+
+    /// The reading `from` in `epoch` goes on in `to`, a byte-identical copy found at `path` (the
+    /// original was truncated): `to` takes the original's offset and pending ranges, and later
+    /// acknowledgements of the original's ranges count for `to`, whose reading keeps `epoch`.
+    pub fn continue_in(&mut self, from: FileId, epoch: u32, to: FileId, path: &str) {
+        let Some(mut state) = self.files.remove(&from) else {
+            return;
+        };
+        state.path = path.to_string();
+        state.updated = now_unix();
+        state.epoch = epoch;
+        self.moved.retain(|_, target| target != &from);
+        self.files.insert(to, state);
+        self.moved.insert((from, epoch), to);
         self.dirty = true;
     }
 
     /// Records that `range` reached every sink.
     pub fn delivered(&mut self, range: FileRange) {
-        let Some(state) = self.files.get_mut(&range.file) else {
+        let file = self
+            .moved
+            .get(&(range.file, range.epoch))
+            .copied()
+            .unwrap_or(range.file);
+        let Some(state) = self.files.get_mut(&file) else {
             return;
         };
         if range.epoch != state.epoch || range.end <= state.offset {
@@ -156,7 +219,35 @@ impl Checkpoints {
         while let Some(end) = state.pending.remove(&state.offset) {
             state.offset = end;
         }
+        state.updated = now_unix();
         self.dirty = true;
+    }
+
+    /// Drops the entries of files that no longer exist (their recorded path names no file, or
+    /// another one) and that have not changed for `max_age`, among those whose path `owns` accepts.
+    /// Returns the paths of the dropped entries.
+    pub fn prune_gone(&mut self, max_age: Duration, owns: impl Fn(&str) -> bool) -> Vec<String> {
+        let cutoff = now_unix().saturating_sub(max_age.as_secs());
+        let gone: Vec<FileId> = self
+            .files
+            .iter()
+            .filter(|(id, state)| {
+                state.updated <= cutoff
+                    && owns(&state.path)
+                    && !fs::metadata(&state.path)
+                        .is_ok_and(|m| m.dev() == id.dev && m.ino() == id.ino)
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        let mut paths = Vec::with_capacity(gone.len());
+        for id in gone {
+            if let Some(state) = self.files.remove(&id) {
+                paths.push(state.path);
+            }
+            self.moved.retain(|_, target| target != &id);
+        }
+        self.dirty |= !paths.is_empty();
+        paths
     }
 
     /// Writes the state if it changed since the last write.
@@ -173,6 +264,7 @@ impl Checkpoints {
                     id: *id,
                     offset: f.offset,
                     path: f.path.clone(),
+                    updated: Some(f.updated),
                 })
                 .collect(),
         };
@@ -184,7 +276,7 @@ impl Checkpoints {
 }
 
 /// Replaces `path` with `bytes` so that a crash leaves either the old or the new content.
-fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let tmp = path.with_extension("json.tmp");
     let mut file = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
     file.write_all(bytes)
@@ -278,6 +370,78 @@ mod tests {
         fs::remove_dir(&tmp).unwrap();
         c.persist().unwrap();
         assert_eq!(Checkpoints::load(dir.path()).unwrap().offset(&F), Some(20));
+    }
+
+    #[test]
+    fn a_copy_takes_over_the_reading_and_its_acknowledgements() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = Checkpoints::load(dir.path()).unwrap();
+        let copy = FileId {
+            ino: 8,
+            fingerprint: 99,
+            ..F
+        };
+        c.track(F, "/x", 0, 2);
+        c.delivered(FileRange {
+            epoch: 2,
+            ..range(0, 10)
+        });
+        c.delivered(FileRange {
+            epoch: 2,
+            ..range(20, 30)
+        });
+        c.continue_in(F, 2, copy, "/x.1");
+        assert_eq!(c.offset(&F), None);
+        assert_eq!(c.offset(&copy), Some(10));
+        c.delivered(FileRange {
+            epoch: 2,
+            ..range(10, 20)
+        });
+        assert_eq!(c.offset(&copy), Some(30), "the original's late ack counts");
+        c.delivered(FileRange {
+            file: copy,
+            epoch: 2,
+            start: 30,
+            end: 40,
+        });
+        assert_eq!(c.offset(&copy), Some(40));
+        c.track(F, "/x", 0, 3);
+        c.delivered(FileRange {
+            epoch: 3,
+            ..range(0, 5)
+        });
+        assert_eq!(c.offset(&F), Some(5), "the truncated original reads afresh");
+        assert_eq!(c.offset(&copy), Some(40));
+    }
+
+    #[test]
+    fn prunes_only_old_entries_of_files_that_are_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let present = dir.path().join("present.log");
+        fs::write(&present, "x\n").unwrap();
+        let meta = fs::metadata(&present).unwrap();
+        let live = FileId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            fingerprint: 1,
+        };
+        let gone_path = dir.path().join("gone.log").display().to_string();
+        let mut c = Checkpoints::load(dir.path()).unwrap();
+        c.track(live, &present.display().to_string(), 2, 0);
+        c.track(F, &gone_path, 5, 0);
+        let other = FileId { ino: 9, ..F };
+        c.track(other, "/elsewhere/gone.log", 5, 0);
+        assert!(c.prune_gone(Duration::from_secs(3600), |_| true).is_empty());
+        let pruned = c.prune_gone(Duration::ZERO, |p| {
+            p.starts_with(&*dir.path().to_string_lossy())
+        });
+        assert_eq!(pruned, [gone_path]);
+        assert_eq!(c.offset(&F), None);
+        assert_eq!(c.offset(&live), Some(2), "a file that exists is kept");
+        assert_eq!(c.offset(&other), Some(5), "another source's file is kept");
+        c.persist().unwrap();
+        let c = Checkpoints::load(dir.path()).unwrap();
+        assert_eq!(c.offset(&F), None);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! whole story.
 
 pub mod batch;
+pub mod buffer;
 pub mod checkpoint;
 pub mod commands;
 pub mod config;

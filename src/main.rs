@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use logferry::commands::normalise::{normalise, NormaliseRequest};
+use logferry::commands::send::{send, SendRequest};
 use logferry::commands::validate::validate;
 use logferry::config::{self, Encoding, Format, SourceSettings};
 
@@ -39,6 +40,9 @@ enum Command {
     },
     /// Print the normalised event of every record in FILE (or stdin), one per line.
     Normalise(NormaliseArgs),
+    /// Ship existing files (plain or .gz) once through the configuration's sinks, with progress;
+    /// interrupted, the same command resumes. Exit 0 when every file was delivered, 1 otherwise.
+    Send(SendArgs),
     /// Run pipeline tests: records, source settings, and expected fields or LogPoint queries
     /// (docs/testing-pipelines.md). Exit 0 when all pass, 1 on failures, 2 on a bad test file.
     Test {
@@ -102,8 +106,9 @@ impl AgentArgs {
     }
 }
 
+/// How records are read and normalised: the settings of a source, as flags of the same name.
 #[derive(Args)]
-struct NormaliseArgs {
+struct SourceArgs {
     /// The source format.
     #[arg(long)]
     format: Format,
@@ -117,12 +122,9 @@ struct NormaliseArgs {
     /// device_name of the events (default: the host name).
     #[arg(long)]
     device_name: Option<String>,
-    /// source_name of the events (default: FILE, or "-" for stdin).
+    /// source_name of the events (default: the file's path, or "-" for stdin).
     #[arg(long)]
     source_name: Option<String>,
-    /// The reading time, RFC 3339 (default: now).
-    #[arg(long)]
-    now: Option<String>,
     /// Site key file for CPR pseudonymisation (without it: CPR:REDACTED).
     #[arg(long)]
     cpr_key_file: Option<PathBuf>,
@@ -132,18 +134,64 @@ struct NormaliseArgs {
     /// Longer records are cut to this size and labelled Truncated, as a file source does (e.g. 64KiB).
     #[arg(long, value_parser = parse_size, default_value = "1MiB")]
     max_line_bytes: usize,
+    /// A line matching this regex starts a record; the lines after it join it (default for
+    /// --format java: a line that begins with a timestamp).
+    #[arg(long, value_parser = parse_regex)]
+    multiline_start: Option<regex::bytes::Regex>,
+}
+
+impl SourceArgs {
+    fn settings(&self) -> SourceSettings {
+        SourceSettings {
+            format: self.format,
+            log_format: self.log_format.clone(),
+            timezone: self.timezone.clone(),
+            device_name: self.device_name.clone(),
+            source_name: self.source_name.clone(),
+            cpr_key_file: self.cpr_key_file.clone(),
+            redact_cpr: self.redact_cpr,
+            multiline_start: self.multiline_start.clone(),
+        }
+    }
+}
+
+#[derive(Args)]
+struct NormaliseArgs {
+    #[command(flatten)]
+    source: SourceArgs,
+    /// The reading time, RFC 3339 (default: now).
+    #[arg(long)]
+    now: Option<String>,
     /// Payload encoding.
     #[arg(long, value_enum, default_value_t = EncodingArg::Json)]
     encoding: EncodingArg,
     /// Wrap each event in the RFC 5424 header a syslog sink sends.
     #[arg(long)]
     rfc5424: bool,
-    /// A line matching this regex starts a record; the lines after it join it (default for
-    /// --format java: a line that begins with a timestamp).
-    #[arg(long, value_parser = parse_regex)]
-    multiline_start: Option<regex::bytes::Regex>,
     /// The records to read (default: stdin).
     file: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct SendArgs {
+    /// The configuration whose sinks receive the events (its sources are not started); progress
+    /// is kept in its data_dir/send.
+    #[arg(long, short)]
+    config: PathBuf,
+    /// Send only to this sink (repeatable; default: every sink of the configuration).
+    #[arg(long = "sink")]
+    sinks: Vec<String>,
+    #[command(flatten)]
+    source: SourceArgs,
+    /// Forget what earlier runs delivered and send every file from its beginning.
+    #[arg(long)]
+    restart: bool,
+    /// No progress bar, even on a terminal.
+    #[arg(long)]
+    quiet: bool,
+    /// The files to send, plain or gzip-compressed (recognised by content), in this order.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -167,6 +215,7 @@ fn main() -> ExitCode {
             }
         }
         Command::Normalise(args) => normalise_command(args),
+        Command::Send(args) => return send_command(args),
         Command::Tap {
             agent,
             source,
@@ -227,16 +276,7 @@ fn normalise_command(args: NormaliseArgs) -> anyhow::Result<()> {
         None => None,
     };
     let request = NormaliseRequest {
-        settings: SourceSettings {
-            format: args.format,
-            log_format: args.log_format,
-            timezone: args.timezone,
-            device_name: args.device_name,
-            source_name: args.source_name,
-            cpr_key_file: args.cpr_key_file,
-            redact_cpr: args.redact_cpr,
-            multiline_start: args.multiline_start,
-        },
+        settings: args.source.settings(),
         now,
         input: args.file,
         encoding: match args.encoding {
@@ -244,9 +284,31 @@ fn normalise_command(args: NormaliseArgs) -> anyhow::Result<()> {
             EncodingArg::Kv => Encoding::Kv,
         },
         rfc5424: args.rfc5424,
-        max_line_bytes: args.max_line_bytes,
+        max_line_bytes: args.source.max_line_bytes,
     };
     normalise(&request, &mut std::io::stdout().lock())
+}
+
+fn send_command(args: SendArgs) -> ExitCode {
+    use std::io::IsTerminal;
+    logferry::telemetry::init();
+    let request = SendRequest {
+        config: args.config,
+        sinks: args.sinks,
+        files: args.files,
+        settings: args.source.settings(),
+        max_line_bytes: args.source.max_line_bytes,
+        restart: args.restart,
+        progress_bar: !args.quiet && std::io::stderr().is_terminal(),
+    };
+    match send(request) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("logferry: {e:#}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 fn parse_size(text: &str) -> Result<usize, String> {

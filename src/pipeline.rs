@@ -4,8 +4,8 @@
 //! thread whose processor sends to the queues of the sinks that take it. With `[api]`, a task serves
 //! the metrics registered for them (bound before anything starts; stopped last).
 //!
-//! Stop (when the `shutdown` future resolves: SIGTERM, SIGINT or a reload, see [`crate::reload`]):
-//! sources stop reading and drop their queue ends; each sink drains what is
+//! Stop (when the `shutdown` future resolves: SIGTERM, SIGINT or a reload, see [`crate::reload`];
+//! or when every source has ended by itself, as `logferry send`'s does): sources stop reading and drop their queue ends; each sink drains what is
 //! queued and closes its connection gracefully; acknowledgements reach the checkpoint store, which
 //! writes its state one last time. If draining takes longer than `shutdown_timeout` (a collector that
 //! is down), sinks are aborted: what they had not delivered stays unacknowledged and is read again
@@ -21,17 +21,22 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::batch::{BatchSender, Delivered};
+use crate::buffer::DiskBuffer;
 use crate::checkpoint::Checkpoints;
 use crate::config::{Config, SinkKind, SourceConfig};
 use crate::control::Control;
+use crate::metrics::buffer::BufferMetrics;
 use crate::metrics::{api, Metrics, SinkMetrics};
 use crate::normalise::Normaliser;
 use crate::process::{Processor, SinkInput};
 use crate::sinks::console::{self, ConsoleSink};
 use crate::sinks::kafka::KafkaSink;
 use crate::sinks::syslog::SyslogSink;
+use crate::sources::archive::ArchiveSource;
 use crate::sources::file::FileSource;
+use crate::sources::intake;
 use crate::sources::kafka::KafkaSource;
+use crate::sources::syslog::SyslogListener;
 use crate::tap::{TapHub, TapPoint};
 
 /// How often acknowledged offsets are written to disk.
@@ -67,6 +72,18 @@ pub async fn run_until(
         }
     };
     let hub = Arc::new(TapHub::default());
+    // Network sources bind before anything starts too.
+    let mut listeners = BTreeMap::new();
+    for (name, source) in &config.sources {
+        if let SourceConfig::Syslog(syslog) = source {
+            let listener = SyslogListener::bind(name, syslog)
+                .await
+                .with_context(|| format!("source {name:?}"))?;
+            listeners.insert(name.clone(), listener);
+        }
+    }
+    let listeners_stop = CancellationToken::new();
+    let mut listener_tasks = JoinSet::new();
 
     let mut queues: BTreeMap<String, (BatchSender, Arc<SinkMetrics>)> = BTreeMap::new();
     let mut sinks = JoinSet::new();
@@ -76,7 +93,12 @@ pub async fn run_until(
             SinkKind::Console(_) => console::QUEUE_BATCHES,
             SinkKind::Kafka(k) => k.queue_batches,
         };
-        let (tx, rx) = mpsc::channel(capacity);
+        // A disk buffer is the reservoir: the sink's own queue then only bridges the reader's reads.
+        let sink_queue = match sink.disk_buffer {
+            Some(_) => crate::buffer::SINK_QUEUE_BATCHES,
+            None => capacity,
+        };
+        let (tx, rx) = mpsc::channel(sink_queue);
         let sink_metrics = match &sink.kind {
             SinkKind::Console(_) => {
                 let sink = ConsoleSink::new(name);
@@ -98,6 +120,26 @@ pub async fn run_until(
             }
         };
         metrics.add_sink(name, Arc::clone(&sink_metrics));
+        // With a disk buffer, sources send to the buffer's writer and its reader feeds the sink.
+        let tx = match sink.disk_buffer {
+            Some(disk) => {
+                let buffer_metrics = Arc::new(BufferMetrics::new(disk.max_bytes));
+                let buffer =
+                    DiskBuffer::open(name, disk, &config.data_dir, Arc::clone(&buffer_metrics))
+                        .with_context(|| format!("sink {name:?}: disk buffer"))?;
+                let dropped = metrics.add_buffer(name, buffer_metrics);
+                let sink_metrics = Arc::clone(&sink_metrics);
+                buffer.start(
+                    capacity,
+                    tx,
+                    sink_metrics,
+                    dropped,
+                    abort.clone(),
+                    &mut sinks,
+                )
+            }
+            None => tx,
+        };
         queues.insert(name.clone(), (tx, sink_metrics));
     }
 
@@ -157,6 +199,37 @@ pub async fn run_until(
                     .with_context(|| format!("starting source {name:?}"))?;
                 sources.push(thread);
             }
+            SourceConfig::Syslog(syslog) => {
+                let (intake, thread) = intake::start(name, processor, syslog.device_name.clone())
+                    .with_context(|| format!("starting source {name:?}"))?;
+                if let Some(listener) = listeners.remove(name) {
+                    listener_tasks.spawn(listener.run(
+                        intake,
+                        metrics.add_listener(name),
+                        listeners_stop.clone(),
+                        abort.clone(),
+                    ));
+                }
+                sources.push(thread);
+            }
+            SourceConfig::Http(_) => {
+                anyhow::bail!("source {name:?}: type \"http\" is not available in this build yet")
+            }
+            SourceConfig::Archive(archive) => {
+                let archive_source = ArchiveSource::new(
+                    archive.clone(),
+                    processor,
+                    Arc::clone(&checkpoints),
+                    ack_tx.clone(),
+                );
+                let stop = archive_source.stop_handle();
+                stops.push(Box::new(move || stop.stop()));
+                let thread = std::thread::Builder::new()
+                    .name(format!("source-{name}"))
+                    .spawn(move || archive_source.run())
+                    .with_context(|| format!("starting source {name:?}"))?;
+                sources.push(thread);
+            }
         }
     }
     // Only the processors hold queue ends now: when the sources stop, the sinks see their input close.
@@ -183,23 +256,45 @@ pub async fn run_until(
         "logferry running"
     );
 
-    shutdown.await;
-    for stop in &stops {
-        stop();
+    // The agent's sources run until asked to stop; a finite one (`logferry send`) ends by itself,
+    // and when every source has ended the sinks drain what they hold, with no deadline unless a
+    // stop is asked for meanwhile.
+    let mut joined = tokio::task::spawn_blocking(move || {
+        for thread in sources {
+            let _ = thread.join();
+        }
+    });
+    tokio::pin!(shutdown);
+    let sources_ended = tokio::select! {
+        () = &mut shutdown => false,
+        _ = &mut joined => true,
+    };
+    if !sources_ended {
+        for stop in &stops {
+            stop();
+        }
     }
+    listeners_stop.cancel();
     let drained = async {
-        let joined = tokio::task::spawn_blocking(move || {
-            for thread in sources {
-                let _ = thread.join();
-            }
-        });
-        let _ = joined.await;
+        while listener_tasks.join_next().await.is_some() {}
+        if !sources_ended {
+            let _ = joined.await;
+        }
         while sinks.join_next().await.is_some() {}
     };
     tokio::pin!(drained);
-    if tokio::time::timeout(config.shutdown_timeout, &mut drained)
-        .await
-        .is_err()
+    let stop_asked = if sources_ended {
+        tokio::select! {
+            () = &mut drained => false,
+            () = &mut shutdown => true,
+        }
+    } else {
+        true
+    };
+    if stop_asked
+        && tokio::time::timeout(config.shutdown_timeout, &mut drained)
+            .await
+            .is_err()
     {
         tracing::warn!(
             timeout = ?config.shutdown_timeout,

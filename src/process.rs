@@ -5,6 +5,8 @@
 //! bytes. Sending blocks while a sink's queue is full: that is the backpressure that stops a source
 //! from reading ahead of its slowest sink.
 
+use std::borrow::Cow;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -13,7 +15,7 @@ use bytes::Bytes;
 use crate::batch::{AckToken, BatchSender, EncodedBatch, Receipt};
 use crate::config::WireFormat;
 use crate::encode::Encoder;
-use crate::event::{Event, EventTime};
+use crate::event::{Event, EventTime, Value};
 use crate::metrics::{DeliveryTiming, SinkMetrics, SourceCounters};
 use crate::normalise::{Normaliser, RecordContext};
 use crate::routing::{IndexBuilder, TopicTemplate};
@@ -38,6 +40,38 @@ struct Route {
     index: Option<IndexBuilder>,
     sinks: Vec<(BatchSender, Arc<SinkMetrics>)>,
     buffer: Vec<u8>,
+}
+
+/// Who sent a chunk over the network (syslog and HTTP sources), and what that decides on its events.
+#[derive(Debug, Clone, Copy)]
+pub struct Sender<'s> {
+    /// The peer's address: the `device_ip` (ip) field of every event.
+    pub peer: IpAddr,
+    /// The `device_name` of every event (an HTTP client's, a syslog source's fixed one); `None`
+    /// takes each record's `host` field (the syslog header's hostname), else the peer's address.
+    pub device_name: Option<&'s str>,
+    /// The `application` field of every event (an HTTP client's), replacing one from the record.
+    pub application: Option<&'s str>,
+}
+
+impl Sender<'_> {
+    /// Sets what the sender decides on `event`; `peer` is the peer's address as text.
+    fn stamp<'a>(&self, event: &mut Event<'a>, peer: &'a str)
+    where
+        Self: 'a,
+    {
+        event.device_name = match (self.device_name, event.get("host")) {
+            (Some(name), _) => name,
+            (None, Some(Value::Str(Cow::Borrowed(host)))) => host,
+            (None, _) => peer,
+        };
+        if let Some(application) = self.application {
+            event.fields.retain(|f| f.name != "application");
+            event.str("application", application);
+        }
+        event.fields.retain(|f| f.name != "device_ip");
+        event.dynamic(Cow::Borrowed("device_ip"), Value::Ip(Cow::Borrowed(peer)));
+    }
 }
 
 /// Every sink of a source has stopped taking batches (only during shutdown).
@@ -105,6 +139,31 @@ impl Processor {
         receipt: Receipt,
         now: EventTime,
     ) -> Result<(), SinksClosed> {
+        self.send(chunk, origin, None, bytes_read, receipt, now)
+    }
+
+    /// Like [`Processor::send_chunk`] for records received from `sender` over the network: its
+    /// events carry the sender's `device_name`, `device_ip` and `application` (see [`Sender`]).
+    pub fn send_relayed(
+        &mut self,
+        chunk: &Chunk,
+        sender: &Sender<'_>,
+        bytes_read: u64,
+        receipt: Receipt,
+        now: EventTime,
+    ) -> Result<(), SinksClosed> {
+        self.send(chunk, "", Some(sender), bytes_read, receipt, now)
+    }
+
+    fn send(
+        &mut self,
+        chunk: &Chunk,
+        origin: &str,
+        sender: Option<&Sender<'_>>,
+        bytes_read: u64,
+        receipt: Receipt,
+        now: EventTime,
+    ) -> Result<(), SinksClosed> {
         let read_at = Instant::now();
         let events = chunk.records.len();
         self.counters.source.events.add(events as u64);
@@ -114,6 +173,7 @@ impl Processor {
             return Ok(());
         }
         let source_name = self.normaliser.source_name(origin);
+        let peer = sender.map(|s| s.peer.to_canonical().to_string());
         let device_name = self.normaliser.device_name();
         let mut event = Event::new(device_name, source_name);
         let mut parse_failures = 0;
@@ -132,6 +192,9 @@ impl Processor {
             };
             self.normaliser
                 .normalise(&chunk.data[record.bytes.clone()], &ctx, &mut event);
+            if let (Some(sender), Some(peer)) = (sender, &peer) {
+                sender.stamp(&mut event, peer);
+            }
             parse_failures += u64::from(event.parse_error.is_some());
             for route in &mut self.routes {
                 let start = route.buffer.len();

@@ -25,7 +25,7 @@ use notify::{RecursiveMode, Watcher};
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::mpsc;
 
-use crate::config::{self, Config, SinkKind};
+use crate::config::{self, Config, SinkKind, SourceConfig};
 use crate::normalise::Normaliser;
 use crate::pipeline;
 use crate::sinks::kafka::KafkaSink;
@@ -146,6 +146,10 @@ pub fn load_checked(path: &Path) -> anyhow::Result<Config> {
     let config = config::load_file(path)?;
     for (name, source) in &config.sources {
         Normaliser::new(&source.settings()).with_context(|| format!("source {name:?}"))?;
+        if let SourceConfig::Syslog(syslog) = source {
+            crate::sources::syslog::tls_acceptor(syslog)
+                .with_context(|| format!("source {name:?}"))?;
+        }
     }
     for (name, sink) in &config.sinks {
         match &sink.kind {
@@ -239,11 +243,12 @@ impl FileWatch {
     }
 }
 
-/// The TLS and key files the configuration names.
+/// The TLS, token and key files the configuration names.
 fn dependencies(config: &Config) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for source in config.sources.values() {
         files.extend(source.cpr_key_file().cloned());
+        files.extend(source.listener_files());
     }
     for sink in config.sinks.values() {
         if let SinkKind::Syslog(s) = &sink.kind {

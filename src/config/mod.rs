@@ -15,13 +15,18 @@ use toml::Spanned;
 
 use crate::routing::TopicTemplate;
 
+mod buffer;
 mod kafka;
 mod load;
+mod net;
 
+pub use buffer::{BufferKind, BufferSection, DiskBufferConfig, WhenFull, MIN_DISK_BUFFER_BYTES};
 pub use kafka::{Compression, KafkaSinkConfig, KafkaSourceConfig, SettingValue};
-
 pub(crate) use load::line_column;
 pub use load::{load_file, parse, ConfigErrors, ConfigProblem};
+pub use net::{
+    HttpSourceConfig, ListenTransport, ServerTlsConfig, SyslogSourceConfig, TokenConfig,
+};
 
 /// The configuration used by `logferry run` without `--config`: the sample logs to stdout.
 pub const EMBEDDED_DEFAULT: &str = include_str!("../../examples/demo.toml");
@@ -122,6 +127,10 @@ pub enum ReadFrom {
 #[derive(Debug, Clone)]
 pub enum SourceConfig {
     File(FileSourceConfig),
+    Syslog(SyslogSourceConfig),
+    Http(HttpSourceConfig),
+    /// Finished files sent once by `logferry send`; never read from a configuration file.
+    Archive(crate::sources::archive::ArchiveSourceConfig),
     Kafka(KafkaSourceConfig),
 }
 
@@ -130,6 +139,9 @@ impl SourceConfig {
     pub fn settings(&self) -> SourceSettings {
         match self {
             SourceConfig::File(f) => f.settings(),
+            SourceConfig::Syslog(s) => s.settings(),
+            SourceConfig::Http(h) => h.settings(),
+            SourceConfig::Archive(a) => a.settings.clone(),
             SourceConfig::Kafka(k) => k.settings(),
         }
     }
@@ -138,6 +150,9 @@ impl SourceConfig {
     pub fn format(&self) -> Format {
         match self {
             SourceConfig::File(f) => f.format,
+            SourceConfig::Syslog(s) => s.format,
+            SourceConfig::Http(_) => Format::Json,
+            SourceConfig::Archive(a) => a.settings.format,
             SourceConfig::Kafka(k) => k.format,
         }
     }
@@ -146,8 +161,32 @@ impl SourceConfig {
     pub fn cpr_key_file(&self) -> Option<&PathBuf> {
         match self {
             SourceConfig::File(f) => f.cpr_key_file.as_ref().map(|k| k.get_ref()),
+            SourceConfig::Syslog(s) => s.cpr_key_file.as_ref().map(|k| k.get_ref()),
+            SourceConfig::Http(h) => h.cpr_key_file.as_ref().map(|k| k.get_ref()),
+            SourceConfig::Archive(a) => a.settings.cpr_key_file.as_ref(),
             SourceConfig::Kafka(k) => k.cpr_key_file.as_ref(),
         }
+    }
+
+    /// The files a network source reads at start besides the CPR key: TLS material and token
+    /// files (watched by reload).
+    pub fn listener_files(&self) -> Vec<PathBuf> {
+        let (tls, tokens) = match self {
+            SourceConfig::File(_) | SourceConfig::Archive(_) | SourceConfig::Kafka(_) => {
+                return Vec::new()
+            }
+            SourceConfig::Syslog(s) => (s.tls.as_ref(), None),
+            SourceConfig::Http(h) => (h.tls.as_ref(), Some(h.tokens.get_ref())),
+        };
+        let tls_files = tls.into_iter().flat_map(|t| t.files());
+        let token_files = tokens
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.token_file.as_ref());
+        tls_files
+            .chain(token_files)
+            .map(|f| f.get_ref().clone())
+            .collect()
     }
 }
 
@@ -192,6 +231,17 @@ pub struct FileSourceConfig {
     /// How long a quiet file's pending multi-line record waits for more lines before it is handed on.
     #[serde(default = "default_multiline_timeout", with = "humantime_serde")]
     pub multiline_timeout: Duration,
+    /// How long a rotated-away or deleted file is kept open to be read to its end; what is still
+    /// unread then is given up, counted and logged.
+    #[serde(default = "default_rotate_wait", with = "humantime_serde")]
+    pub rotate_wait: Duration,
+    /// At most this many files of the source are open at once; beyond it, files at their end are
+    /// closed least recently written first and opened again when they grow.
+    #[serde(default = "default_max_open_files")]
+    pub max_open_files: usize,
+    /// Checkpoints of files that no longer exist are forgotten once they are this old.
+    #[serde(default = "default_checkpoint_max_age", with = "humantime_serde")]
+    pub checkpoint_max_age: Duration,
 }
 
 impl FileSourceConfig {
@@ -273,6 +323,8 @@ pub struct WireFormat {
 pub struct SinkConfig {
     pub inputs: Vec<String>,
     pub kind: SinkKind,
+    /// `[sinks.NAME.buffer]` with `type = "disk"`; `None`: the sink's queue in memory.
+    pub disk_buffer: Option<DiskBufferConfig>,
 }
 
 impl SinkConfig {
@@ -327,6 +379,8 @@ pub struct ConsoleSinkConfig {
     pub encoding: Encoding,
     #[serde(default = "yes")]
     pub include_msg: bool,
+    #[serde(default)]
+    pub buffer: BufferSection,
 }
 
 /// Transport of a syslog sink.
@@ -357,6 +411,8 @@ pub struct SyslogSinkConfig {
     pub include_msg: bool,
     #[serde(default)]
     pub tls: TlsConfig,
+    #[serde(default)]
+    pub buffer: BufferSection,
     /// Batches queued for this sink before its sources wait.
     #[serde(default = "default_queue_batches")]
     pub queue_batches: usize,
@@ -425,6 +481,15 @@ fn default_scan_interval() -> Duration {
 }
 fn default_multiline_timeout() -> Duration {
     Duration::from_secs(1)
+}
+fn default_rotate_wait() -> Duration {
+    Duration::from_secs(5 * 60)
+}
+fn default_max_open_files() -> usize {
+    1024
+}
+fn default_checkpoint_max_age() -> Duration {
+    Duration::from_secs(7 * 24 * 3600)
 }
 fn default_queue_batches() -> usize {
     16

@@ -7,8 +7,10 @@
 //! quantiles, the text) is computed when `/metrics` is scraped.
 
 pub mod api;
+pub mod buffer;
 pub mod exposition;
 pub mod latency;
+pub mod listener;
 
 use std::os::unix::fs::MetadataExt;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -17,8 +19,10 @@ use std::time::Instant;
 
 use crate::checkpoint::{Checkpoints, FileId};
 use crate::config::Format;
+use buffer::BufferMetrics;
 use exposition::{Exposition, Kind};
 use latency::{LatencySummary, QUANTILES};
+use listener::ListenerMetrics;
 
 /// At most this many files per source get a `logferry_file_read_lag_bytes` series.
 pub const MAX_LAG_SERIES_PER_SOURCE: usize = 256;
@@ -65,6 +69,17 @@ pub struct SourceMetrics {
     pub events: Counter,
     /// File bytes those records (with line ends, empty lines and skipped tails) account for.
     pub bytes: Counter,
+    /// Records cut at `max_line_bytes` (labelled `Truncated`).
+    pub truncated_records: Counter,
+    /// Rotated-away or deleted files closed at `rotate_wait` before they were read to their end.
+    pub given_up_files: Counter,
+    /// The unread bytes of those files.
+    pub given_up_bytes: Counter,
+    /// Files at their end closed to stay within `max_open_files` (opened again when they grow).
+    pub closed_for_limit: Counter,
+    /// Paths matched by the include globs that are not regular files (directories, FIFOs, sockets,
+    /// devices): never read, counted once per path.
+    pub not_regular_files: Counter,
     /// Replaced by the source thread at each scan.
     files: Mutex<Vec<FollowedFile>>,
 }
@@ -121,6 +136,12 @@ impl SinkMetrics {
         self.buffer_events.add(-(events as i64));
     }
 
+    /// A batch announced by [`SinkMetrics::queued`] left the queue into the sink's disk buffer (or
+    /// was dropped by a full one): the buffer's own gauges count it from now on.
+    pub fn left_for_disk_buffer(&self, events: usize) {
+        self.refused(events);
+    }
+
     /// The sink acknowledged `batches` batches holding `events` events in `bytes` bytes.
     pub fn delivered(&self, batches: usize, events: usize, bytes: usize) {
         self.events.add(events as u64);
@@ -164,14 +185,17 @@ pub enum DropReason {
     /// A sink had stopped (console sink on a closed stdout, sinks aborted at shutdown); the events
     /// stay unacknowledged and are read again on the next start.
     SinkStopped,
+    /// A sink's full disk buffer with `when_full = "drop_newest"` dropped them; they are given up.
+    BufferFull,
 }
 
 impl DropReason {
-    const ALL: [DropReason; 1] = [DropReason::SinkStopped];
+    const ALL: [DropReason; 2] = [DropReason::SinkStopped, DropReason::BufferFull];
 
     fn label(self) -> &'static str {
         match self {
             DropReason::SinkStopped => "sink_stopped",
+            DropReason::BufferFull => "buffer_full",
         }
     }
 }
@@ -191,6 +215,8 @@ pub struct SourceCounters {
 pub struct Metrics {
     sources: Vec<(String, Arc<SourceMetrics>)>,
     sinks: Vec<(String, Arc<SinkMetrics>)>,
+    listeners: Vec<(String, Arc<ListenerMetrics>)>,
+    buffers: Vec<(String, Arc<BufferMetrics>)>,
     parse_failures: Vec<(Format, Arc<Counter>)>,
     dropped: Vec<(DropReason, Arc<Counter>)>,
     latency: Arc<LatencySummary>,
@@ -203,6 +229,8 @@ impl Metrics {
         Metrics {
             sources: Vec::new(),
             sinks: Vec::new(),
+            listeners: Vec::new(),
+            buffers: Vec::new(),
             parse_failures: Vec::new(),
             dropped: DropReason::ALL
                 .iter()
@@ -216,6 +244,20 @@ impl Metrics {
     /// Registers a sink's metrics under `name`.
     pub fn add_sink(&mut self, name: &str, metrics: Arc<SinkMetrics>) {
         self.sinks.push((name.to_string(), metrics));
+    }
+
+    /// Registers the listener metrics of network source `name`.
+    pub fn add_listener(&mut self, name: &str) -> Arc<ListenerMetrics> {
+        let metrics = Arc::new(ListenerMetrics::default());
+        self.listeners
+            .push((name.to_string(), Arc::clone(&metrics)));
+        metrics
+    }
+
+    /// Registers the disk buffer of sink `name`; returns the counter of the events it drops when full.
+    pub fn add_buffer(&mut self, name: &str, metrics: Arc<BufferMetrics>) -> Arc<Counter> {
+        self.buffers.push((name.to_string(), metrics));
+        self.dropped_counter(DropReason::BufferFull)
     }
 
     /// Registers source `name` reading `format`; returns what its processor updates.
@@ -260,10 +302,12 @@ impl Metrics {
         let mut e = Exposition::default();
         self.render_sources(&mut e);
         self.render_sinks(&mut e);
+        listener::render(&self.listeners, &mut e);
+        buffer::render(&mut e, &self.buffers);
         e.family(
             "logferry_events_dropped_total",
             Kind::Counter,
-            "Events not delivered to a sink, by reason (they stay unacknowledged and are read again on the next start).",
+            "Events not delivered to a sink, by reason: sink_stopped (they stay unacknowledged and are read again on the next start), buffer_full (given up by a full disk buffer with when_full = \"drop_newest\").",
         );
         for (reason, counter) in &self.dropped {
             e.sample(
@@ -309,7 +353,7 @@ impl Metrics {
 
     fn render_sources(&self, e: &mut Exposition) {
         type SourceFamily = (&'static str, &'static str, fn(&SourceMetrics) -> u64);
-        let families: [SourceFamily; 2] = [
+        let families: [SourceFamily; 7] = [
             (
                 "logferry_source_events_total",
                 "Records read by the source and handed to its sinks.",
@@ -319,6 +363,31 @@ impl Metrics {
                 "logferry_source_bytes_total",
                 "File bytes read by the source (records, line ends, empty lines, skipped tails of over-long lines).",
                 |s| s.bytes.get(),
+            ),
+            (
+                "logferry_source_records_truncated_total",
+                "Records cut at max_line_bytes and labelled Truncated.",
+                |s| s.truncated_records.get(),
+            ),
+            (
+                "logferry_source_rotated_files_given_up_total",
+                "Rotated-away or deleted files closed at rotate_wait before they were read to their end.",
+                |s| s.given_up_files.get(),
+            ),
+            (
+                "logferry_source_rotated_bytes_given_up_total",
+                "Unread bytes of the rotated-away or deleted files given up at rotate_wait.",
+                |s| s.given_up_bytes.get(),
+            ),
+            (
+                "logferry_source_files_closed_for_limit_total",
+                "Files at their end closed to stay within max_open_files (opened again when they grow).",
+                |s| s.closed_for_limit.get(),
+            ),
+            (
+                "logferry_source_not_regular_files_total",
+                "Paths matched by include that are not regular files (directories, FIFOs, ...): never read, counted once per path.",
+                |s| s.not_regular_files.get(),
             ),
         ];
         for (name, help, value) in families {
@@ -487,6 +556,7 @@ mod tests {
             "logferry_sink_buffer_capacity_batches{sink=\"out\"} 16",
             "logferry_parse_failures_total{format=\"apache_access\"} 0",
             "logferry_events_dropped_total{reason=\"sink_stopped\"} 0",
+            "logferry_events_dropped_total{reason=\"buffer_full\"} 0",
             "logferry_end_to_end_latency_seconds{quantile=\"0.99\"} NaN",
             "logferry_end_to_end_latency_seconds_count 0",
         ] {

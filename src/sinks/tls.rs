@@ -60,7 +60,7 @@ pub fn server_name(tls: &TlsConfig, host: &str) -> anyhow::Result<ServerName<'st
 }
 
 /// Every certificate of a PEM file; none is an error.
-fn read_certs(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
+pub(crate) fn read_certs(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
     let certs = CertificateDer::pem_file_iter(path)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
         .map_err(|e| anyhow!("{}: {e}", path.display()))?;

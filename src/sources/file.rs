@@ -10,11 +10,25 @@
 //! every open file up to its end in chunks and sleeps until inotify reports a write or the next scan
 //! is due, so an idle file costs no system calls between scans. Files are identified by device,
 //! inode and a checksum of their first line, never by path:
-//! - rotation by rename: the old descriptor stays open and is read to its end; once the path names
-//!   another file (or none) and the old one has been at its end for a whole scan, its last unfinished
-//!   line is handed on and it is closed; the new file is found by the scan and read from 0;
-//! - copytruncate: a file shorter than what was read is read again from 0, as a new file;
+//! - rotation by rename, or deletion: the old descriptor stays open and is read to its end; once no
+//!   include path names the file and it has been at its end for a whole scan, its last unfinished
+//!   line is handed on and it is closed. If it is not at its end `rotate_wait` after its path
+//!   stopped naming it, the rest is given up: counted (files and bytes) and logged with the path;
+//! - truncation (the file is shorter than what was read, or its first line changed): the reading is
+//!   set aside for one scan. If that scan finds a new file whose first line and last bytes read
+//!   match it (logrotate's copytruncate made a copy the include globs match), reading goes on in the
+//!   copy from the same position, so nothing is read twice or lost; otherwise the held unfinished
+//!   line is handed on. Either way the truncated file is read again from 0, as a new reading;
+//! - a file whose leading bytes equal those of a followed file (a copy about to be truncated) waits
+//!   while that file is followed: copies are not read twice;
 //! - a reused inode has another first line, so it is a new file and never inherits an old offset.
+//!
+//! Open files: at most `max_open_files` per source. When more are found, files at their end that
+//! hold nothing (no unfinished line) are closed, least recently written first (counted), and
+//! remembered with their offset; one is opened again when a scan sees its length change. The
+//! process's soft open file limit is raised to the hard limit at start.
+//!
+//! Checkpoints of files that are gone are pruned after `checkpoint_max_age` (checked every minute).
 //!
 //! Multi-line sources (`format = "java"`, or `multiline_start` set) hold a file's pending record until
 //! the next record starts; when the file has been quiet for `multiline_timeout` the reader wakes and
@@ -30,15 +44,15 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use notify::event::ModifyKind;
-use notify::{EventKind, RecursiveMode, Watcher};
+use super::fingerprint::{identify, same_head};
+use super::multiline::{MultilineFramer, StartRule};
+use super::rlimit::{open_file_limit, raise_open_file_limit};
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::fingerprint::identify;
-use super::multiline::{MultilineFramer, StartRule};
 use super::tail::{Chunk, FileTail, CHUNK_BYTES};
+use super::watch::DirWatcher;
 use crate::batch::{Delivered, Receipt};
 use crate::checkpoint::{Checkpoints, FileId, FileRange};
 use crate::config::{FileSourceConfig, ReadFrom};
@@ -49,18 +63,43 @@ use crate::process::{Processor, SinksClosed};
 /// How many chunks one file may read before the others get a turn.
 const CHUNKS_PER_TURN: usize = 8;
 
-/// Tells a running source to stop.
+mod open_limit;
+mod truncation;
+
+use open_limit::Parked;
+use truncation::rewritten;
+
+/// How often checkpoints of files that are gone are looked for.
+const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
+
+/// A followed file: device and inode.
+type Key = (u64, u64);
+
+/// Tells a running source thread to stop.
 #[derive(Debug, Clone)]
 pub struct StopHandle {
     stop: Arc<AtomicBool>,
-    wake: SyncSender<()>,
+    /// Wakes a source that sleeps between reads.
+    wake: Option<SyncSender<()>>,
 }
 
 impl StopHandle {
-    /// Asks the source to stop after the chunk it is on; it returns from [`FileSource::run`] soon after.
+    /// A handle for a source that checks the returned flag between chunks and never sleeps long.
+    pub fn new() -> (StopHandle, Arc<AtomicBool>) {
+        let stop = Arc::new(AtomicBool::new(false));
+        let handle = StopHandle {
+            stop: Arc::clone(&stop),
+            wake: None,
+        };
+        (handle, stop)
+    }
+
+    /// Asks the source to stop after the chunk it is on; it returns from its `run` soon after.
     pub fn stop(&self) {
         self.stop.store(true, Ordering::Release);
-        let _ = self.wake.try_send(());
+        if let Some(wake) = &self.wake {
+            let _ = wake.try_send(());
+        }
     }
 }
 
@@ -68,6 +107,15 @@ impl StopHandle {
 #[derive(Debug, Clone, Copy)]
 struct Finished {
     offset: u64,
+}
+
+/// A followed file that no include path names any more (rotated away or deleted).
+#[derive(Debug, Clone, Copy)]
+struct Orphan {
+    /// When a scan first found it unnamed: `rotate_wait` counts from here.
+    since: Instant,
+    /// When a scan first found it unnamed and at its end, if it has stayed there since.
+    at_end_since: Option<Instant>,
 }
 
 /// A `type = "file"` source.
@@ -78,23 +126,26 @@ pub struct FileSource {
     checkpoints: Arc<Mutex<Checkpoints>>,
     /// Where acknowledged ranges go (the checkpoint store's task).
     acks: UnboundedSender<Delivered>,
-    /// Where each scan publishes the followed files (for the read lag metric).
+    /// Where each scan publishes the followed files (for the read lag metric), and the counters.
     metrics: Arc<SourceMetrics>,
-    tails: BTreeMap<(u64, u64), FileTail>,
-    /// When each open tail was first found at its end after its path stopped naming it.
-    orphaned_since: BTreeMap<(u64, u64), Instant>,
+    tails: BTreeMap<Key, FileTail>,
+    orphans: BTreeMap<Key, Orphan>,
+    /// Truncated files' readings, waiting one scan for a copy to go on in; with when they were set aside.
+    set_aside: BTreeMap<Key, (FileTail, Instant)>,
     finished: BTreeMap<FileId, Finished>,
+    parked: BTreeMap<Key, Parked>,
     /// Device and inode of files that were truncated, with the epoch their next reading (from 0) gets.
-    truncated: BTreeMap<(u64, u64), u32>,
+    truncated: BTreeMap<Key, u32>,
+    includes: Vec<glob::Pattern>,
     excludes: Vec<glob::Pattern>,
     stop: Arc<AtomicBool>,
     wake_tx: SyncSender<()>,
     wake_rx: Receiver<()>,
     /// Set by inotify when names in a watched directory changed: scan before the next interval.
     rescan: Arc<AtomicBool>,
-    watcher: Option<notify::RecommendedWatcher>,
-    watched: BTreeSet<PathBuf>,
+    watcher: Option<DirWatcher>,
     first_scan: bool,
+    last_prune: Option<Instant>,
     chunk: Chunk,
     /// Problems already logged, by path and kind: a file that cannot be opened is reported once, not
     /// at every scan, until it can be opened again.
@@ -110,33 +161,26 @@ impl FileSource {
         acks: UnboundedSender<Delivered>,
         metrics: Arc<SourceMetrics>,
     ) -> Self {
+        raise_open_file_limit();
+        if let Some(limit) = open_file_limit().filter(|l| *l < config.max_open_files as u64) {
+            tracing::warn!(
+                source = name,
+                limit,
+                max_open_files = config.max_open_files,
+                "max_open_files is above the process's open file limit"
+            );
+        }
         let (wake_tx, wake_rx) = std::sync::mpsc::sync_channel(1);
-        let excludes = config
-            .exclude
-            .iter()
-            .filter_map(|p| glob::Pattern::new(p).ok())
-            .collect();
-        let notify_tx = wake_tx.clone();
+        let patterns = |globs: &[String]| {
+            globs
+                .iter()
+                .filter_map(|p| glob::Pattern::new(p).ok())
+                .collect()
+        };
+        let includes = patterns(&config.include);
+        let excludes = patterns(&config.exclude);
         let rescan = Arc::new(AtomicBool::new(false));
-        let notify_rescan = Arc::clone(&rescan);
-        let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-            // Writes only wake the reader; a file appearing, vanishing or renamed asks for a scan.
-            // Reads (our own included) are ignored: waking on them would make every read a wake-up.
-            let kind = match event {
-                Ok(e) => e.kind,
-                Err(_) => EventKind::Any,
-            };
-            match kind {
-                EventKind::Access(_) => return,
-                EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Metadata(_)) => {}
-                _ => notify_rescan.store(true, Ordering::Release),
-            }
-            let _ = notify_tx.try_send(());
-        })
-        .map_err(|e| {
-            tracing::warn!(source = name, error = %e, "inotify unavailable; polling every scan_interval")
-        })
-        .ok();
+        let watcher = DirWatcher::new(name, wake_tx.clone(), Arc::clone(&rescan));
         FileSource {
             name: name.to_string(),
             config,
@@ -145,17 +189,20 @@ impl FileSource {
             acks,
             metrics,
             tails: BTreeMap::new(),
-            orphaned_since: BTreeMap::new(),
+            orphans: BTreeMap::new(),
+            set_aside: BTreeMap::new(),
             finished: BTreeMap::new(),
+            parked: BTreeMap::new(),
             truncated: BTreeMap::new(),
+            includes,
             excludes,
             stop: Arc::new(AtomicBool::new(false)),
             wake_tx,
             wake_rx,
             rescan,
             watcher,
-            watched: BTreeSet::new(),
             first_scan: true,
+            last_prune: None,
             chunk: Chunk::default(),
             complaints: BTreeSet::new(),
         }
@@ -165,7 +212,7 @@ impl FileSource {
     pub fn stop_handle(&self) -> StopHandle {
         StopHandle {
             stop: Arc::clone(&self.stop),
-            wake: self.wake_tx.clone(),
+            wake: Some(self.wake_tx.clone()),
         }
     }
 
@@ -204,12 +251,18 @@ impl FileSource {
             .map(|since| since + self.config.multiline_timeout)
     }
 
-    /// Expands the include globs, opens every file not yet followed, and finishes the followed files
-    /// that were rotated away, deleted or truncated.
+    /// Expands the include globs, opens files not yet followed (or goes on in a truncated file's
+    /// copy), finishes followed files that were rotated away, deleted or truncated, and prunes old
+    /// checkpoints.
     fn scan(&mut self) -> Result<(), SinksClosed> {
+        let started = Instant::now();
+        let mut named = BTreeSet::new();
+        let mut candidates = Vec::new();
         let mut seen = BTreeSet::new();
         for pattern in self.config.include.clone() {
-            self.watch_parent(&pattern);
+            if let Some(watcher) = &mut self.watcher {
+                watcher.watch_parent(&pattern);
+            }
             let paths = match glob::glob(&pattern) {
                 Ok(paths) => paths,
                 Err(e) => {
@@ -222,19 +275,20 @@ impl FileSource {
                 {
                     continue;
                 }
-                self.consider(path);
+                self.look_at(path, &mut named, &mut candidates);
             }
         }
+        self.set_aside_truncated();
+        self.open_candidates(candidates);
         self.first_scan = false;
-        let keys: Vec<(u64, u64)> = self.tails.keys().copied().collect();
-        for key in keys {
-            if self
-                .tails
-                .get(&key)
-                .is_some_and(|t| t.at_end().unwrap_or(true))
-            {
-                self.check_finished(key)?;
-            }
+        self.finish_set_aside(started)?;
+        self.check_followed(&named)?;
+        self.parked.retain(|key, _| named.contains(key));
+        if self
+            .last_prune
+            .is_none_or(|at| at.elapsed() >= PRUNE_INTERVAL)
+        {
+            self.prune_checkpoints();
         }
         self.publish_files();
         Ok(())
@@ -254,81 +308,112 @@ impl FileSource {
         self.metrics.set_files(files);
     }
 
-    fn watch_parent(&mut self, pattern: &str) {
-        let Some(watcher) = self.watcher.as_mut() else {
+    /// Notes that `path` names its file; queues it in `candidates` unless it is followed already,
+    /// parked with an unchanged length, set aside after a truncation, or not a regular file.
+    fn look_at(&mut self, path: PathBuf, named: &mut BTreeSet<Key>, candidates: &mut Vec<PathBuf>) {
+        let Ok(meta) = std::fs::metadata(&path) else {
             return;
         };
-        let literal: PathBuf = Path::new(pattern)
-            .components()
-            .take_while(|c| !c.as_os_str().to_string_lossy().contains(['*', '?', '[']))
-            .collect();
-        let dir = if literal.as_os_str() == pattern {
-            literal.parent().map(Path::to_path_buf)
-        } else {
-            Some(literal)
-        };
-        let Some(dir) = dir.filter(|d| d.is_dir()) else {
-            return;
-        };
-        if self.watched.contains(&dir) {
+        if !meta.is_file() {
+            if self.complaints.insert((path.clone(), "not_regular")) {
+                self.metrics.not_regular_files.add(1);
+                tracing::warn!(source = %self.name, path = %path.display(), "not a regular file; not read (reported once)");
+            }
             return;
         }
-        match watcher.watch(&dir, RecursiveMode::NonRecursive) {
-            Ok(()) => {
-                self.watched.insert(dir);
+        self.complaints.remove(&(path.clone(), "not_regular"));
+        let key = (meta.dev(), meta.ino());
+        named.insert(key);
+        if let Some(tail) = self.tails.get_mut(&key) {
+            tail.path = path;
+            return;
+        }
+        let unchanged = self.parked.get(&key).is_some_and(|p| p.len == meta.len());
+        if !unchanged && !self.set_aside.contains_key(&key) {
+            candidates.push(path);
+        }
+    }
+
+    /// Opens the candidates: goes on in a set-aside reading's copy, waits while a followed file has
+    /// the same leading bytes, and otherwise follows the file, within `max_open_files`.
+    fn open_candidates(&mut self, candidates: Vec<PathBuf>) {
+        let mut idle: Option<Vec<Key>> = None;
+        for path in candidates {
+            let Some((file, id)) = self.open_identified(&path) else {
+                continue;
+            };
+            let key = (id.dev, id.ino);
+            let continued = self
+                .set_aside
+                .iter()
+                .find(|(_, (tail, _))| tail.is_continued_by(&file, &id))
+                .map(|(key, _)| *key);
+            if let Some(original) = continued {
+                self.continue_in_copy(original, file, id, path);
+                continue;
             }
+            let copy_of_followed = self
+                .tails
+                .values()
+                .any(|t| t.id.fingerprint == id.fingerprint && same_head(t.file(), &file));
+            if copy_of_followed {
+                continue;
+            }
+            if self.tails.len() >= self.config.max_open_files {
+                let idle = idle.get_or_insert_with(|| self.idle_tails());
+                let Some(victim) = idle.pop() else {
+                    tracing::debug!(source = %self.name, "max_open_files reached; further files wait for the next scan");
+                    break;
+                };
+                self.park(victim);
+            }
+            self.follow(path, file, id, key);
+        }
+    }
+
+    /// Opens `path` and identifies its file; `None` (reported once per path) if it cannot be opened
+    /// or read, or has no complete first line yet.
+    fn open_identified(&mut self, path: &Path) -> Option<(File, FileId)> {
+        let file = match File::open(path) {
+            Ok(file) => file,
             Err(e) => {
-                if self.complaints.insert((dir.clone(), "watch")) {
-                    tracing::warn!(source = %self.name, dir = %dir.display(), error = %e, "cannot watch; polling");
+                if self.complaints.insert((path.to_path_buf(), "open")) {
+                    tracing::warn!(source = %self.name, path = %path.display(), error = %e, "cannot open (reported once)");
                 }
+                return None;
+            }
+        };
+        match identify(&file) {
+            Ok(Some(id)) => {
+                self.complaints.retain(|(p, _)| p != path);
+                Some((file, id))
+            }
+            Ok(None) => None,
+            Err(e) => {
+                if self.complaints.insert((path.to_path_buf(), "read")) {
+                    tracing::warn!(source = %self.name, path = %path.display(), error = %e, "cannot read (reported once)");
+                }
+                None
             }
         }
     }
 
-    /// Starts following `path` unless its file is already followed or cannot be identified yet.
-    fn consider(&mut self, path: PathBuf) {
-        let Ok(meta) = std::fs::metadata(&path) else {
-            return;
-        };
-        let key = (meta.dev(), meta.ino());
-        if !meta.is_file() {
-            return;
-        }
-        if let Some(tail) = self.tails.get_mut(&key) {
-            if tail.path != path && !self.orphaned_since.contains_key(&key) {
-                tail.path = path;
-            }
-            return;
-        }
-        let file = match File::open(&path) {
-            Ok(file) => file,
-            Err(e) => {
-                if self.complaints.insert((path.clone(), "open")) {
-                    tracing::warn!(source = %self.name, path = %path.display(), error = %e, "cannot open (reported once)");
-                }
-                return;
-            }
-        };
-        let id = match identify(&file) {
-            Ok(Some(id)) => id,
-            Ok(None) => return,
-            Err(e) => {
-                if self.complaints.insert((path.clone(), "read")) {
-                    tracing::warn!(source = %self.name, path = %path.display(), error = %e, "cannot read (reported once)");
-                }
-                return;
-            }
-        };
-        self.complaints.retain(|(p, _)| p != &path);
+    /// Starts following `file` (found at `path`) at the offset it has.
+    fn follow(&mut self, path: PathBuf, file: File, id: FileId, key: Key) {
         let known = self
             .checkpoints
             .lock()
             .map(|c| c.offset(&id))
             .unwrap_or(None);
-        let epoch = self.truncated.remove(&key);
+        let parked = self.parked.remove(&key).filter(|p| p.id == id);
+        let truncated_epoch = self.truncated.remove(&key);
+        let mut epoch = truncated_epoch.unwrap_or(0);
         let offset = if let Some(done) = self.finished.get(&id) {
             done.offset
-        } else if epoch.is_some() {
+        } else if let Some(p) = parked {
+            epoch = p.epoch;
+            p.offset
+        } else if truncated_epoch.is_some() {
             0
         } else if let Some(offset) = known {
             offset
@@ -344,9 +429,14 @@ impl FileSource {
         } else {
             offset
         };
-        tracing::info!(source = %self.name, path = %path.display(), offset, "following file");
-        if let Ok(mut checkpoints) = self.checkpoints.lock() {
-            checkpoints.track(id, &path.to_string_lossy(), offset, epoch.unwrap_or(0));
+        if parked.is_some() && known.is_some() {
+            // The checkpoint still follows the acknowledgements of the earlier opening.
+            tracing::debug!(source = %self.name, path = %path.display(), offset, "following file again");
+        } else {
+            tracing::info!(source = %self.name, path = %path.display(), offset, "following file");
+            if let Ok(mut checkpoints) = self.checkpoints.lock() {
+                checkpoints.track(id, &path.to_string_lossy(), offset, epoch);
+            }
         }
         self.finished.remove(&id);
         let max_line = self.config.max_line_bytes;
@@ -354,14 +444,84 @@ impl FileSource {
             StartRule::for_source(self.config.format, self.config.multiline_start.as_ref())
                 .map(|rule| MultilineFramer::new(rule, max_line));
         let mut tail = FileTail::new(id, path, file, offset, max_line, multiline);
-        tail.epoch = epoch.unwrap_or(0);
+        tail.epoch = epoch;
         self.tails.insert(key, tail);
+    }
+
+    /// For every followed file: close it once it is rotated away (or deleted) and read to its end; give it up at `rotate_wait`.
+    fn check_followed(&mut self, named: &BTreeSet<Key>) -> Result<(), SinksClosed> {
+        let keys: Vec<Key> = self.tails.keys().copied().collect();
+        let now = Instant::now();
+        for key in keys {
+            let Some(tail) = self.tails.get(&key) else {
+                continue;
+            };
+            let len = tail.file_len().ok();
+            let at_end = len.is_none_or(|len| len <= tail.read_pos());
+            if named.contains(&key) {
+                self.orphans.remove(&key);
+                continue;
+            }
+            let orphan = self.orphans.entry(key).or_insert(Orphan {
+                since: now,
+                at_end_since: None,
+            });
+            if at_end {
+                let quiet = *orphan.at_end_since.get_or_insert(now);
+                // One whole scan at the end: a writer that had the file open has had time to finish.
+                if quiet.elapsed() >= self.config.scan_interval {
+                    tracing::info!(source = %self.name, path = %tail.path.display(), "rotated or deleted file read to its end; closing");
+                    self.close(key)?;
+                }
+            } else {
+                orphan.at_end_since = None;
+                if orphan.since.elapsed() >= self.config.rotate_wait {
+                    self.give_up(key, len.unwrap_or(0));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes a rotated-away or deleted file that was not read to its end within `rotate_wait`.
+    fn give_up(&mut self, key: Key, len: u64) {
+        self.orphans.remove(&key);
+        let Some(tail) = self.tails.remove(&key) else {
+            return;
+        };
+        let unread = len.saturating_sub(tail.offset());
+        self.metrics.given_up_files.add(1);
+        self.metrics.given_up_bytes.add(unread);
+        tracing::warn!(
+            source = %self.name,
+            path = %tail.path.display(),
+            unread_bytes = unread,
+            rotate_wait = ?self.config.rotate_wait,
+            "rotated or deleted file not read to its end within rotate_wait; giving up the rest"
+        );
+    }
+
+    /// Drops checkpoints of this source's files that are gone and older than `checkpoint_max_age`.
+    fn prune_checkpoints(&mut self) {
+        self.last_prune = Some(Instant::now());
+        let includes = &self.includes;
+        let excludes = &self.excludes;
+        let owns = |path: &str| {
+            includes.iter().any(|p| p.matches(path)) && !excludes.iter().any(|p| p.matches(path))
+        };
+        let pruned = match self.checkpoints.lock() {
+            Ok(mut checkpoints) => checkpoints.prune_gone(self.config.checkpoint_max_age, owns),
+            Err(_) => return,
+        };
+        for path in &pruned {
+            tracing::info!(source = %self.name, %path, max_age = ?self.config.checkpoint_max_age, "checkpoint of a file that is gone pruned");
+        }
     }
 
     /// Reads every open file; true if some file may have more to read right away.
     fn read_all(&mut self) -> Result<bool, SinksClosed> {
         let mut busy = false;
-        let keys: Vec<(u64, u64)> = self.tails.keys().copied().collect();
+        let keys: Vec<Key> = self.tails.keys().copied().collect();
         for key in keys {
             if self.stop.load(Ordering::Acquire) {
                 return Ok(false);
@@ -372,37 +532,60 @@ impl FileSource {
     }
 
     /// Reads one file for a turn; true if it filled every chunk of the turn (more may be waiting).
-    fn read_file(&mut self, key: (u64, u64)) -> Result<bool, SinksClosed> {
+    fn read_file(&mut self, key: Key) -> Result<bool, SinksClosed> {
         let Some(tail) = self.tails.get_mut(&key) else {
             return Ok(false);
         };
+        let len = match tail.file_len() {
+            Ok(len) => len,
+            Err(e) => {
+                if self.complaints.insert((tail.path.clone(), "read")) {
+                    tracing::warn!(source = %self.name, path = %tail.path.display(), error = %e, "read failed; retrying (reported once)");
+                }
+                return Ok(false);
+            }
+        };
+        // Shorter than what was read, or grown with another first line: truncated (and perhaps
+        // refilled past our position already). Noticing it here, on the wake-up its truncation
+        // caused, keeps the window small in which a writer could refill it (see `check_followed`).
+        if len < tail.read_pos() || (len > tail.read_pos() && rewritten(tail)) {
+            self.set_aside(key);
+            return Ok(false);
+        }
+        if len == tail.read_pos() {
+            if tail
+                .pending_since()
+                .is_some_and(|since| since.elapsed() >= self.config.multiline_timeout)
+            {
+                tail.flush_quiet(&mut self.chunk);
+                ship(
+                    &mut self.processor,
+                    &self.acks,
+                    &self.metrics,
+                    &self.chunk,
+                    tail,
+                )?;
+            }
+            return Ok(false);
+        }
         for _ in 0..CHUNKS_PER_TURN {
             match tail.read(&mut self.chunk) {
                 Ok(true) => {
                     if !self.complaints.is_empty() {
                         self.complaints.remove(&(tail.path.clone(), "read"));
                     }
-                    ship(&mut self.processor, &self.acks, &self.chunk, tail)?;
+                    ship(
+                        &mut self.processor,
+                        &self.acks,
+                        &self.metrics,
+                        &self.chunk,
+                        tail,
+                    )?;
                     if self.chunk.data.len() < CHUNK_BYTES || self.stop.load(Ordering::Acquire) {
                         return Ok(false);
                     }
                 }
-                Ok(false) => {
-                    // At the end: a file now shorter than what was read was truncated. Noticing it
-                    // here, on the wake-up its truncation caused, keeps the window small in which a
-                    // writer could refill it past our position (see `check_finished` for the rest).
-                    if tail.truncated().unwrap_or(false) {
-                        tracing::info!(source = %self.name, path = %tail.path.display(), "file truncated; reading it again from 0");
-                        self.close(key, true)?;
-                    } else if tail
-                        .pending_since()
-                        .is_some_and(|since| since.elapsed() >= self.config.multiline_timeout)
-                    {
-                        tail.flush_quiet(&mut self.chunk);
-                        ship(&mut self.processor, &self.acks, &self.chunk, tail)?;
-                    }
-                    return Ok(false);
-                }
+                Ok(false) => return Ok(false),
                 Err(e) => {
                     if self.complaints.insert((tail.path.clone(), "read")) {
                         tracing::warn!(source = %self.name, path = %tail.path.display(), error = %e, "read failed; retrying (reported once)");
@@ -414,55 +597,26 @@ impl FileSource {
         Ok(true)
     }
 
-    /// At the end of a file: finish it if it was truncated, or if its path no longer leads to it.
-    fn check_finished(&mut self, key: (u64, u64)) -> Result<(), SinksClosed> {
-        let Some(tail) = self.tails.get(&key) else {
-            return Ok(());
-        };
-        let rewritten = identify(tail.file())
-            .ok()
-            .flatten()
-            .is_some_and(|id| id != tail.id);
-        if tail.truncated().unwrap_or(false) || rewritten {
-            tracing::info!(source = %self.name, path = %tail.path.display(), "file truncated; reading it again from 0");
-            self.close(key, true)?;
-            return Ok(());
-        }
-        let still_there = std::fs::metadata(&tail.path)
-            .map(|m| (m.dev(), m.ino()) == key)
-            .unwrap_or(false);
-        if still_there {
-            self.orphaned_since.remove(&key);
-            return Ok(());
-        }
-        let since = *self.orphaned_since.entry(key).or_insert_with(Instant::now);
-        // One whole scan at the end: a writer that had the file open has had time to finish.
-        if since.elapsed() >= self.config.scan_interval {
-            tracing::info!(source = %self.name, path = %tail.path.display(), "rotated or deleted file read to its end; closing");
-            self.close(key, false)?;
-        }
-        Ok(())
-    }
-
-    /// Hands on the file's unfinished last line and stops following it.
-    fn close(&mut self, key: (u64, u64), truncated: bool) -> Result<(), SinksClosed> {
-        self.orphaned_since.remove(&key);
+    /// Hands on the unfinished last line of a file read to its end and stops following it.
+    fn close(&mut self, key: Key) -> Result<(), SinksClosed> {
+        self.orphans.remove(&key);
         let Some(mut tail) = self.tails.remove(&key) else {
             return Ok(());
         };
         tail.flush_partial(&mut self.chunk);
-        ship(&mut self.processor, &self.acks, &self.chunk, &tail)?;
-        if truncated {
-            // A new epoch: late acknowledgements of the old content must not move the new reading.
-            self.truncated.insert(key, tail.epoch.wrapping_add(1));
-        } else {
-            self.finished.insert(
-                tail.id,
-                Finished {
-                    offset: tail.offset(),
-                },
-            );
-        }
+        ship(
+            &mut self.processor,
+            &self.acks,
+            &self.metrics,
+            &self.chunk,
+            &tail,
+        )?;
+        self.finished.insert(
+            tail.id,
+            Finished {
+                offset: tail.offset(),
+            },
+        );
         Ok(())
     }
 }
@@ -471,6 +625,7 @@ impl FileSource {
 fn ship(
     processor: &mut Processor,
     acks: &UnboundedSender<Delivered>,
+    metrics: &SourceMetrics,
     chunk: &Chunk,
     tail: &FileTail,
 ) -> Result<(), SinksClosed> {
@@ -480,6 +635,10 @@ fn ship(
         start: chunk.file_range.start,
         end: chunk.file_range.end,
     };
+    let cut = chunk.records.iter().filter(|r| r.truncated).count();
+    if cut > 0 {
+        metrics.truncated_records.add(cut as u64);
+    }
     let path = tail.path.to_string_lossy();
     let bytes = range.end.saturating_sub(range.start);
     let receipt = Receipt::checkpoint(range, acks.clone());

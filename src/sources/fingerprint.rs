@@ -35,8 +35,27 @@ pub fn identify(file: &File) -> io::Result<Option<FileId>> {
     }))
 }
 
+/// How many leading bytes [`same_head`] compares.
+pub const HEAD_BYTES: usize = 4096;
+
+/// True when `a` and `b` start with the same bytes, compared over the first [`HEAD_BYTES`] or the
+/// shorter file's length, whichever is less (and at least one byte): one is probably a copy of the other.
+pub fn same_head(a: &File, b: &File) -> bool {
+    let head = |file: &File| -> io::Result<Vec<u8>> {
+        let len = file.metadata()?.len().min(HEAD_BYTES as u64) as usize;
+        let mut bytes = vec![0u8; len];
+        file.read_exact_at(&mut bytes, 0)?;
+        Ok(bytes)
+    };
+    let (Ok(a), Ok(b)) = (head(a), head(b)) else {
+        return false;
+    };
+    let n = a.len().min(b.len());
+    n > 0 && a[..n] == b[..n]
+}
+
 /// FNV-1a, 64 bit: stable across builds and versions, which a persisted checksum must be.
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
         (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
@@ -72,6 +91,19 @@ mod tests {
         let b = identify(f.as_file()).unwrap().unwrap();
         assert_eq!((a.dev, a.ino), (b.dev, b.ino));
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn heads_compare_over_the_shorter_file() {
+        let mut a = tempfile::NamedTempFile::new().unwrap();
+        let mut b = tempfile::NamedTempFile::new().unwrap();
+        a.write_all(b"header\nline 1\nline 2\n").unwrap();
+        b.write_all(b"header\nline 1\n").unwrap();
+        assert!(same_head(a.as_file(), b.as_file()));
+        b.write_all(b"line X\n").unwrap();
+        assert!(!same_head(a.as_file(), b.as_file()));
+        let empty = tempfile::NamedTempFile::new().unwrap();
+        assert!(!same_head(a.as_file(), empty.as_file()));
     }
 
     #[test]

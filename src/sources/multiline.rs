@@ -99,6 +99,12 @@ impl MultilineFramer {
         self.open
     }
 
+    /// True when the framer holds no state between records: a reader may start again from the
+    /// offset handed on so far with a fresh framer and get the same records.
+    pub fn holds_nothing(&self) -> bool {
+        !self.open && !self.discarding
+    }
+
     /// Frames `data` (the bytes held from the last call, then new ones); pushes completed records
     /// (ranges of `data`) and returns how many leading bytes are consumed. The caller passes
     /// `data[consumed..]` again at the front of the next call.

@@ -1,15 +1,13 @@
 //! `FileTail`: one open file being read, cut into line records.
 //!
 //! The tail reads by position (`pread`) from the file descriptor it opened, so a rename or unlink of the
-//! path does not disturb it: a rotated file is read to its end through the old descriptor. Lines are
-//! LF-terminated; an unfinished last line is held in `partial` until its LF arrives or the file is
-//! finished ([`FileTail::flush_partial`]). A line longer than the maximum is cut: its first
-//! `max_line` bytes become a record flagged truncated and the rest up to the LF is skipped, so one huge
-//! line can neither stall the file nor exhaust memory.
+//! path does not disturb it: a rotated file is read to its end through the old descriptor. Cutting the
+//! bytes into records (lines, over-long lines, multi-line records, the unfinished last one) is the
+//! [`LineFramer`]'s job.
 //!
-//! A multi-line source ([`MultilineFramer`]) groups lines into records instead: the pending record is
-//! held like the unfinished line (not yet handed on, so not checkpointed) until the next record starts,
-//! the file goes quiet ([`FileTail::flush_quiet`]) or is finished.
+//! The tail keeps the last [`CONTEXT_BYTES`] it read, so that a byte-identical copy of the file
+//! (copytruncate) can be recognised and reading go on in it ([`FileTail::is_continued_by`],
+//! [`FileTail::continue_in`]).
 
 use std::fs::File;
 use std::io;
@@ -18,13 +16,15 @@ use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use memchr::memchr;
-
+use super::lines::LineFramer;
 use super::multiline::MultilineFramer;
 use crate::checkpoint::FileId;
 
 /// How much one read takes from a file.
 pub const CHUNK_BYTES: usize = 256 * 1024;
+
+/// How many of the bytes read last a tail keeps to recognise a copy of its file.
+pub const CONTEXT_BYTES: usize = 256;
 
 /// One record inside a [`Chunk`]'s data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,18 +54,14 @@ pub struct FileTail {
     pub path: PathBuf,
     pub epoch: u32,
     file: File,
-    /// The file position of the first byte not yet handed on (the start of `partial`).
-    offset: u64,
     /// The next file position to read.
     read_pos: u64,
-    partial: Vec<u8>,
-    /// Inside an over-long line: skip to its LF.
-    discarding: bool,
-    max_line: usize,
-    /// Groups lines into multi-line records; `None` cuts one record per line.
-    multiline: Option<MultilineFramer>,
+    /// Cuts what is read into records; knows the position handed on so far.
+    framer: LineFramer,
     /// When a read last found new bytes.
     last_data: Instant,
+    /// The last bytes read, up to [`CONTEXT_BYTES`], ending at `read_pos`.
+    context: Vec<u8>,
 }
 
 impl FileTail {
@@ -79,24 +75,61 @@ impl FileTail {
         max_line: usize,
         multiline: Option<MultilineFramer>,
     ) -> Self {
+        let context = context_before(&file, offset);
         FileTail {
             id,
             path,
             epoch: 0,
             file,
-            offset,
             read_pos: offset,
-            partial: Vec::new(),
-            discarding: false,
-            max_line,
-            multiline,
+            framer: LineFramer::new(offset, max_line, multiline),
             last_data: Instant::now(),
+            context,
         }
+    }
+
+    /// The next file position to read (past the held unfinished line).
+    pub fn read_pos(&self) -> u64 {
+        self.read_pos
+    }
+
+    /// True when nothing read is held (no unfinished line, no pending record, not inside an
+    /// over-long line): closing the file now and opening it again at [`FileTail::offset`] later
+    /// produces exactly the records this tail would have.
+    pub fn holds_nothing(&self) -> bool {
+        self.framer.holds_nothing()
+    }
+
+    /// When a read last found new bytes (or the tail was opened).
+    pub fn last_data(&self) -> Instant {
+        self.last_data
+    }
+
+    /// True when `copy` holds what this tail read so far at the same positions, as far as the
+    /// tail can tell: the first line (its identity `copy_id` shares our fingerprint) and the last
+    /// bytes read just before [`FileTail::read_pos`]. Then the rest of our file is in `copy`.
+    pub fn is_continued_by(&self, copy: &File, copy_id: &FileId) -> bool {
+        if copy_id.fingerprint != self.id.fingerprint {
+            return false;
+        }
+        let start = self.read_pos - self.context.len() as u64;
+        let mut bytes = vec![0u8; self.context.len()];
+        !self.context.is_empty()
+            && copy.read_exact_at(&mut bytes, start).is_ok()
+            && bytes == self.context
+    }
+
+    /// Goes on reading in `copy` (identity `id`, found at `path`), a file that
+    /// [`FileTail::is_continued_by`] accepted: positions, the held line and the pending record stay.
+    pub fn continue_in(&mut self, copy: File, id: FileId, path: PathBuf) {
+        self.file = copy;
+        self.id = id;
+        self.path = path;
     }
 
     /// The position up to which the file has been handed on.
     pub fn offset(&self) -> u64 {
-        self.offset
+        self.framer.offset()
     }
 
     /// The open file.
@@ -109,22 +142,9 @@ impl FileTail {
         Ok(self.file.metadata()?.len())
     }
 
-    /// True once everything the file holds has been read.
-    pub fn at_end(&self) -> io::Result<bool> {
-        Ok(self.file_len()? <= self.read_pos)
-    }
-
-    /// True when the file is now shorter than what was read: it was truncated (copytruncate).
-    pub fn truncated(&self) -> io::Result<bool> {
-        Ok(self.file_len()? < self.read_pos)
-    }
-
     /// Reads up to [`CHUNK_BYTES`] into `chunk` (whose buffers are reused); false at the end of the file.
     pub fn read(&mut self, chunk: &mut Chunk) -> io::Result<bool> {
-        chunk.data.clear();
-        chunk.records.clear();
-        chunk.data.extend_from_slice(&self.partial);
-        let held = self.partial.len();
+        let held = self.framer.begin(chunk);
         chunk.data.resize(held + CHUNK_BYTES, 0);
         let n = loop {
             match self.file.read_at(&mut chunk.data[held..], self.read_pos) {
@@ -142,116 +162,49 @@ impl FileTail {
         }
         self.read_pos += n as u64;
         self.last_data = Instant::now();
-        self.partial.clear();
-        let start = self.offset;
-        let consumed = match &mut self.multiline {
-            Some(framer) => framer.frame(&chunk.data, &mut chunk.records),
-            None => self.frame(chunk),
-        };
-        self.partial.extend_from_slice(&chunk.data[consumed..]);
-        self.offset = start + consumed as u64;
-        chunk.file_range = start..self.offset;
+        remember_context(&mut self.context, &chunk.data[held..held + n]);
+        self.framer.frame(chunk);
         Ok(true)
-    }
-
-    /// Cuts `chunk.data` into records; returns how many bytes were consumed (the rest is an unfinished line).
-    fn frame(&mut self, chunk: &mut Chunk) -> usize {
-        let data = &chunk.data;
-        let mut pos = 0;
-        if self.discarding {
-            match memchr(b'\n', data) {
-                Some(lf) => {
-                    pos = lf + 1;
-                    self.discarding = false;
-                }
-                None => return data.len(),
-            }
-        }
-        while pos < data.len() {
-            match memchr(b'\n', &data[pos..]) {
-                Some(len) => {
-                    let mut end = pos + len;
-                    if end > pos && data[end - 1] == b'\r' {
-                        end -= 1;
-                    }
-                    if end - pos > self.max_line {
-                        chunk.records.push(Record {
-                            bytes: pos..pos + self.max_line,
-                            truncated: true,
-                        });
-                    } else if end > pos {
-                        chunk.records.push(Record {
-                            bytes: pos..end,
-                            truncated: false,
-                        });
-                    }
-                    pos += len + 1;
-                }
-                None if data.len() - pos > self.max_line => {
-                    chunk.records.push(Record {
-                        bytes: pos..pos + self.max_line,
-                        truncated: true,
-                    });
-                    self.discarding = true;
-                    return data.len();
-                }
-                None => break,
-            }
-        }
-        pos
     }
 
     /// Hands on the held unfinished line as a record of its own: the file will not grow any more
     /// (it was rotated away, deleted or truncated). Empty when nothing is held.
     pub fn flush_partial(&mut self, chunk: &mut Chunk) {
-        chunk.data.clear();
-        chunk.records.clear();
-        let start = self.offset;
-        let held = std::mem::take(&mut self.partial);
-        if let Some(framer) = &mut self.multiline {
-            chunk.data.extend_from_slice(&held);
-            framer.finish(&chunk.data, &mut chunk.records);
-            self.offset += held.len() as u64;
-            chunk.file_range = start..self.offset;
-            return;
-        }
-        let text = held.strip_suffix(b"\r").unwrap_or(&held);
-        if !text.is_empty() && !self.discarding {
-            chunk.data.extend_from_slice(text);
-            chunk.records.push(Record {
-                bytes: 0..text.len(),
-                truncated: false,
-            });
-        }
-        self.offset += held.len() as u64;
-        self.discarding = false;
-        chunk.file_range = start..self.offset;
+        self.framer.flush_partial(chunk);
     }
-}
 
-impl FileTail {
     /// When the pending multi-line record got its last bytes; `None` when nothing is pending.
     pub fn pending_since(&self) -> Option<Instant> {
-        self.multiline
-            .as_ref()
-            .filter(|f| f.has_open_record())
-            .map(|_| self.last_data)
+        self.framer.has_open_record().then_some(self.last_data)
     }
 
     /// Hands on the pending multi-line record (the file has been quiet): its complete lines become a
     /// record; an unfinished last line stays held. Empty when nothing is pending.
     pub fn flush_quiet(&mut self, chunk: &mut Chunk) {
-        chunk.data.clear();
-        chunk.records.clear();
-        let start = self.offset;
-        if let Some(framer) = &mut self.multiline {
-            chunk.data.extend_from_slice(&self.partial);
-            let consumed = framer.flush_open(&chunk.data, &mut chunk.records);
-            self.partial.drain(..consumed);
-            self.offset += consumed as u64;
-        }
-        chunk.file_range = start..self.offset;
+        self.framer.flush_quiet(chunk);
     }
+}
+
+/// The up to [`CONTEXT_BYTES`] bytes of `file` just before `offset` (empty if they cannot be read).
+fn context_before(file: &File, offset: u64) -> Vec<u8> {
+    let start = offset.saturating_sub(CONTEXT_BYTES as u64);
+    let mut bytes = vec![0u8; (offset - start) as usize];
+    match file.read_exact_at(&mut bytes, start) {
+        Ok(()) => bytes,
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Appends `new` to `context`, keeping its last [`CONTEXT_BYTES`].
+fn remember_context(context: &mut Vec<u8>, new: &[u8]) {
+    if new.len() >= CONTEXT_BYTES {
+        context.clear();
+        context.extend_from_slice(&new[new.len() - CONTEXT_BYTES..]);
+        return;
+    }
+    let excess = (context.len() + new.len()).saturating_sub(CONTEXT_BYTES);
+    context.drain(..excess);
+    context.extend_from_slice(new);
 }
 
 #[cfg(test)]
@@ -319,6 +272,44 @@ mod tests {
         assert!(tail.read(&mut chunk).unwrap());
         assert_eq!(texts(&chunk), [("next".into(), false)]);
         assert_eq!(tail.offset(), 52);
+    }
+
+    #[test]
+    fn goes_on_in_a_copy_that_holds_what_was_read() {
+        let (mut f, mut tail) = tail_of(b"first\nsecond\nthi", 100);
+        tail.id.fingerprint = 7;
+        let mut chunk = Chunk::default();
+        assert!(tail.read(&mut chunk).unwrap());
+        let copy = tempfile::NamedTempFile::new().unwrap();
+        copy.as_file()
+            .write_all_at(b"first\nsecond\nthird\nfourth\n", 0)
+            .unwrap();
+        let copy_id = FileId {
+            dev: 0,
+            ino: 1,
+            fingerprint: 7,
+        };
+        let other = tempfile::NamedTempFile::new().unwrap();
+        other
+            .as_file()
+            .write_all_at(b"first\nsecOnd\nthird\n", 0)
+            .unwrap();
+        assert!(!tail.is_continued_by(other.as_file(), &copy_id));
+        let unrelated = FileId {
+            fingerprint: 8,
+            ..copy_id
+        };
+        assert!(!tail.is_continued_by(copy.as_file(), &unrelated));
+        assert!(tail.is_continued_by(copy.as_file(), &copy_id));
+        f.as_file().set_len(0).unwrap();
+        f.write_all(b"new\n").unwrap();
+        tail.continue_in(copy.reopen().unwrap(), copy_id, copy.path().into());
+        assert!(tail.read(&mut chunk).unwrap());
+        assert_eq!(
+            texts(&chunk),
+            [("third".into(), false), ("fourth".into(), false)]
+        );
+        assert_eq!(chunk.file_range, 13..26);
     }
 
     #[test]

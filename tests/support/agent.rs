@@ -50,6 +50,46 @@ pub fn tally(messages: &[String]) -> BTreeMap<usize, usize> {
     seen
 }
 
+/// What arrived of items `0..n`: how many never arrived, and how many extra copies arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    pub lost: usize,
+    pub duplicated: usize,
+}
+
+/// Counts `messages` against items `0..n`; prints a `FAULT` line for the results table.
+pub fn outcome(case: &str, messages: &[String], n: usize) -> Outcome {
+    let seen = tally(messages);
+    let lost = (0..n).filter(|i| !seen.contains_key(i)).count();
+    let duplicated = seen.values().map(|c| c - 1).sum();
+    eprintln!("FAULT case={case:?} lines={n} lost={lost} duplicated={duplicated}");
+    Outcome { lost, duplicated }
+}
+
+/// The samples of the agent's `/metrics` at `address` (`name{labels}` → value); empty while it
+/// does not answer.
+pub fn scrape(address: &str) -> BTreeMap<String, f64> {
+    use std::io::Read;
+    let Ok(mut stream) = std::net::TcpStream::connect(address) else {
+        return BTreeMap::new();
+    };
+    let _ = stream.set_read_timeout(Some(WAIT));
+    let mut response = String::new();
+    if write!(stream, "GET /metrics HTTP/1.0\r\nHost: test\r\n\r\n").is_err()
+        || stream.read_to_string(&mut response).is_err()
+    {
+        return BTreeMap::new();
+    }
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    body.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .filter_map(|l| {
+            let (series, value) = l.rsplit_once(' ')?;
+            Some((series.to_string(), value.parse().ok()?))
+        })
+        .collect()
+}
+
 pub fn assert_exactly_once(messages: &[String], n: usize) {
     let seen = tally(messages);
     let missing: Vec<_> = (0..n).filter(|i| !seen.contains_key(i)).collect();
@@ -73,6 +113,29 @@ pub fn assert_exactly_once(messages: &[String], n: usize) {
     assert_eq!(messages.len(), n);
 }
 
+/// Writes `logferry.toml` into `dir`: `data_dir` in `dir/data`, source `web` (apache access lines
+/// from `include`, scanned every 200 ms, plus the `source` lines), syslog TCP sink `out` to
+/// `address` (quick reconnects, plus the `sink` lines), and `[api]` on `api` if given.
+pub fn write_agent_config(
+    dir: &Path,
+    include: &str,
+    source: &str,
+    address: &str,
+    sink: &str,
+    api: Option<&str>,
+) -> PathBuf {
+    let mut text = format!(
+        "data_dir = \"{data}\"\nshutdown_timeout = \"10s\"\n\n[sources.web]\ntype = \"file\"\ninclude = [\"{include}\"]\nformat = \"apache_access\"\ndevice_name = \"faults\"\nscan_interval = \"200ms\"\n{source}\n\n[sinks.out]\ntype = \"syslog\"\ninputs = [\"web\"]\naddress = \"{address}\"\ntransport = \"tcp\"\nreconnect_min = \"50ms\"\nreconnect_max = \"300ms\"\n{sink}\n",
+        data = dir.join("data").display()
+    );
+    if let Some(api) = api {
+        text.push_str(&format!("\n[api]\naddress = \"{api}\"\n"));
+    }
+    let path = dir.join("logferry.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 pub struct Agent {
     child: Child,
     config: PathBuf,
@@ -85,7 +148,21 @@ impl Agent {
 
     /// `logferry run --config CONFIG ARGS...`.
     pub fn start_with(config: &Path, args: &[&str]) -> Agent {
-        let child = Command::new(env!("CARGO_BIN_EXE_logferry"))
+        Agent::start_under(&[], config, args)
+    }
+
+    /// `WRAPPER... logferry run --config CONFIG ARGS...` (e.g. `setpriv` dropping capabilities).
+    pub fn start_under(wrapper: &[&str], config: &Path, args: &[&str]) -> Agent {
+        let binary = env!("CARGO_BIN_EXE_logferry");
+        let mut command = match wrapper.split_first() {
+            Some((program, rest)) => {
+                let mut c = Command::new(program);
+                c.args(rest).arg(binary);
+                c
+            }
+            None => Command::new(binary),
+        };
+        let child = command
             .args(["run", "--config"])
             .arg(config)
             .args(args)
@@ -129,6 +206,12 @@ impl Agent {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// `kill -9`: no chance to drain or write checkpoints.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     pub fn restart(self) -> Agent {

@@ -14,7 +14,9 @@
 
 pub mod agent;
 mod collector;
+pub mod dashboard;
 mod frames;
+pub mod inprocess;
 pub mod kafka;
 
 #[allow(unused_imports)]

@@ -1,0 +1,300 @@
+//! The writer of a disk buffer: appends each batch from the sink's queue as one record, fsyncs, and
+//! only then acknowledges the batch to its source (from then on the buffer owns it).
+//!
+//! It runs on a blocking thread of its own. Batches are appended to the current segment; a segment
+//! is closed (synced, then a new one started) once the next record would take it past the segment
+//! size. Appended records wait at most `fsync_interval` for their fsync, and their sources'
+//! acknowledgements wait for it too: a crash loses only records that no source counts as delivered.
+//!
+//! When the buffer is full (its segment files would pass `max_size`, and not everything is
+//! acknowledged): `block` waits for the sink to acknowledge and the acknowledger to delete
+//! segments, which stops the sources feeding the sink; `drop_newest` drops the batch, counts its
+//! events in `logferry_events_dropped_total{reason="buffer_full"}` and acknowledges it to its source
+//! (it is given up, and logged). A write error (a full disk) is logged and retried every second.
+
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::runtime::Handle;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::log::{Segment, Shared};
+use super::record::{self, HEADER_LEN, SEGMENT_MAGIC};
+use super::recover::segment_name;
+use crate::batch::{AckToken, BatchReceiver, EncodedBatch};
+use crate::config::{DiskBufferConfig, WhenFull};
+use crate::metrics::{Counter, SinkMetrics};
+
+/// How often a writer blocked on a full buffer or a failing disk looks again.
+const RETRY: Duration = Duration::from_secs(1);
+
+/// The segment the writer appends to.
+struct Current {
+    file: File,
+    first_seq: u64,
+    len: u64,
+}
+
+/// Appends a sink's batches to its disk buffer.
+pub struct Writer {
+    pub shared: Arc<Shared>,
+    pub input: BatchReceiver,
+    pub config: DiskBufferConfig,
+    /// Segments are closed once they would grow past this.
+    pub segment_bytes: u64,
+    pub next_seq: u64,
+    /// The sink's queue gauges, which the batch leaves for the buffer's.
+    pub sink_metrics: Arc<SinkMetrics>,
+    pub dropped: Arc<Counter>,
+    pub abort: CancellationToken,
+}
+
+/// Whether a batch may be appended.
+enum Room {
+    Yes,
+    Dropped,
+    Aborted,
+}
+
+/// The writer's state while it runs.
+struct Running {
+    current: Option<Current>,
+    /// Sources' acknowledgements of appended batches waiting for the next fsync.
+    unsynced: Vec<AckToken>,
+    last_sync: Instant,
+    /// Since when the buffer has been full (until it is half empty again).
+    full_since: Option<Instant>,
+}
+
+impl Writer {
+    /// Runs until the sink's queue closes (then syncs and returns) or `abort`; `runtime` waits for the queue.
+    pub fn run(mut self, runtime: &Handle) {
+        let mut state = Running {
+            current: None,
+            unsynced: Vec::new(),
+            last_sync: Instant::now(),
+            full_since: None,
+        };
+        loop {
+            enum Wake {
+                Batch(Arc<EncodedBatch>),
+                SyncDue,
+                Stop,
+            }
+            let sync_at =
+                (!state.unsynced.is_empty()).then(|| state.last_sync + self.config.fsync_interval);
+            let wake = runtime.block_on(async {
+                tokio::select! {
+                    biased;
+                    () = self.abort.cancelled() => Wake::Stop,
+                    batch = self.input.recv() => batch.map_or(Wake::Stop, Wake::Batch),
+                    () = tokio::time::sleep_until(sync_at.unwrap_or_else(Instant::now)), if sync_at.is_some() => Wake::SyncDue,
+                }
+            });
+            match wake {
+                Wake::Batch(batch) => {
+                    if !self.append(&mut state, &batch) {
+                        break;
+                    }
+                    if state.last_sync.elapsed() >= self.config.fsync_interval {
+                        self.sync(&mut state);
+                    }
+                }
+                Wake::SyncDue => self.sync(&mut state),
+                Wake::Stop => break,
+            }
+        }
+        self.sync(&mut state);
+        self.shared.lock().writer_done = true;
+        self.shared.notify();
+    }
+
+    /// Appends `batch` (or drops it when full); `false` when aborted.
+    fn append(&mut self, state: &mut Running, batch: &EncodedBatch) -> bool {
+        let stored = HEADER_LEN + batch.bytes.len() as u64;
+        match self.room(state, stored, batch) {
+            Room::Yes => {}
+            Room::Dropped => return true,
+            Room::Aborted => return false,
+        }
+        let events = u32::try_from(batch.events).unwrap_or(u32::MAX);
+        let mut failing = false;
+        loop {
+            match self.try_append(state, batch, events) {
+                Ok(()) => break,
+                Err(e) => {
+                    if !failing {
+                        tracing::error!(sink = %self.shared.sink, dir = %self.shared.dir.display(), "cannot append to the disk buffer: {e:#}; retrying every second");
+                        failing = true;
+                    }
+                    if self.abort.is_cancelled() {
+                        return false;
+                    }
+                    std::thread::sleep(RETRY);
+                }
+            }
+        }
+        if failing {
+            tracing::info!(sink = %self.shared.sink, "appending to the disk buffer works again");
+        }
+        self.sink_metrics.left_for_disk_buffer(batch.events);
+        state.unsynced.push(batch.ack.clone());
+        true
+    }
+
+    /// Waits until a record of `stored` bytes fits (`block`) or drops `batch` (`drop_newest`).
+    fn room(&self, state: &mut Running, stored: u64, batch: &EncodedBatch) -> Room {
+        let mut log = self.shared.lock();
+        loop {
+            // A batch larger than the whole buffer is still taken once everything before it is delivered.
+            let fits = log.bytes + stored <= self.config.max_bytes || log.acked >= self.next_seq;
+            if fits {
+                // Logged once it is half empty, not each time a deleted segment makes room for one batch.
+                let half_empty = log.bytes + stored <= self.config.max_bytes / 2;
+                if let Some(since) = state.full_since.filter(|_| half_empty) {
+                    state.full_since = None;
+                    tracing::info!(sink = %self.shared.sink, full_for = ?since.elapsed(), dropped_events = self.dropped.get(), "the disk buffer is half empty again");
+                }
+                return Room::Yes;
+            }
+            if state.full_since.is_none() {
+                state.full_since = Some(Instant::now());
+                let what = match self.config.when_full {
+                    WhenFull::Block => "its sources wait until the sink catches up",
+                    WhenFull::DropNewest => "new batches are dropped (when_full = \"drop_newest\")",
+                };
+                tracing::warn!(sink = %self.shared.sink, max_bytes = self.config.max_bytes, "the disk buffer is full: {what}");
+            }
+            match self.config.when_full {
+                WhenFull::DropNewest => {
+                    drop(log);
+                    self.dropped.add(batch.events as u64);
+                    self.sink_metrics.left_for_disk_buffer(batch.events);
+                    batch.ack();
+                    return Room::Dropped;
+                }
+                WhenFull::Block => {
+                    if self.abort.is_cancelled() {
+                        return Room::Aborted;
+                    }
+                    // Appended records must not wait for their fsync while the writer waits here.
+                    if !state.unsynced.is_empty() {
+                        drop(log);
+                        self.sync(state);
+                        log = self.shared.lock();
+                        continue;
+                    }
+                    log = self.shared.wait(log, RETRY / 10);
+                }
+            }
+        }
+    }
+
+    /// Writes one record, starting a new segment first if the current one is full, and publishes it.
+    fn try_append(
+        &mut self,
+        state: &mut Running,
+        batch: &EncodedBatch,
+        events: u32,
+    ) -> anyhow::Result<()> {
+        let stored = HEADER_LEN + batch.bytes.len() as u64;
+        let start_new = match &state.current {
+            None => true,
+            Some(c) => c.len > SEGMENT_MAGIC.len() as u64 && c.len + stored > self.segment_bytes,
+        };
+        if start_new {
+            self.sync(state);
+            self.start_segment(state)?;
+        }
+        let Some(current) = state.current.as_mut() else {
+            anyhow::bail!("no segment open");
+        };
+        let header = record::header(self.next_seq, events, &batch.bytes)?;
+        let written = current
+            .file
+            .write_all_at(&header, current.len)
+            .and_then(|()| {
+                current
+                    .file
+                    .write_all_at(&batch.bytes, current.len + HEADER_LEN)
+            });
+        if let Err(e) = written {
+            // Whatever part was written is beyond the published length and overwritten next time.
+            return Err(e.into());
+        }
+        current.len += stored;
+        let mut log = self.shared.lock();
+        if let Some(segment) = log
+            .segments
+            .back_mut()
+            .filter(|s| s.first_seq == current.first_seq)
+        {
+            segment.len = current.len;
+            segment.end_seq = self.next_seq + 1;
+        }
+        log.bytes += stored;
+        drop(log);
+        self.next_seq += 1;
+        self.shared.metrics.bytes.add(stored as i64);
+        self.shared.metrics.events.add(i64::from(events));
+        self.shared.notify();
+        Ok(())
+    }
+
+    /// Closes the current segment and starts the next, named after the next record's number.
+    fn start_segment(&mut self, state: &mut Running) -> anyhow::Result<()> {
+        let path = self.shared.dir.join(segment_name(self.next_seq));
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .write(true)
+            .open(&path)?;
+        file.write_all_at(SEGMENT_MAGIC, 0)?;
+        file.sync_all()?;
+        File::open(&self.shared.dir)?.sync_all()?;
+        let len = SEGMENT_MAGIC.len() as u64;
+        let mut log = self.shared.lock();
+        if let Some(previous) = log.segments.back_mut() {
+            previous.sealed = true;
+        }
+        log.segments.push_back(Segment {
+            first_seq: self.next_seq,
+            path,
+            len,
+            end_seq: self.next_seq,
+            sealed: false,
+        });
+        log.bytes += len;
+        drop(log);
+        self.shared.metrics.bytes.add(len as i64);
+        state.current = Some(Current {
+            file,
+            first_seq: self.next_seq,
+            len,
+        });
+        Ok(())
+    }
+
+    /// Syncs the current segment and acknowledges the synced batches to their sources. If the sync
+    /// fails, they are never acknowledged: their sources read them again after a restart.
+    fn sync(&self, state: &mut Running) {
+        state.last_sync = Instant::now();
+        if state.unsynced.is_empty() {
+            return;
+        }
+        let synced = match &state.current {
+            Some(c) => c.file.sync_data(),
+            None => Ok(()),
+        };
+        match synced {
+            Ok(()) => state.unsynced.drain(..).for_each(|ack| ack.ack()),
+            Err(e) => {
+                tracing::error!(sink = %self.shared.sink, batches = state.unsynced.len(), "cannot fsync the disk buffer: {e}; these batches stay unacknowledged and are read again after a restart");
+                state.unsynced.clear();
+            }
+        }
+    }
+}
