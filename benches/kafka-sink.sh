@@ -20,7 +20,7 @@ tansu=${LOGFERRY_TANSU:-}
 for candidate in "$HOME/.cache/logferry/tansu/bin/tansu" "$(command -v tansu || true)" "$HOME/.cargo/bin/tansu"; do
   [ -z "$tansu" ] && [ -n "$candidate" ] && [ -x "$candidate" ] && tansu=$candidate
 done
-[ -n "$tansu" ] || { echo "no tansu (cargo install tansu --locked --features libsql)" >&2; exit 1; }
+[ -n "$tansu" ] || { echo "no tansu (cargo install tansu --locked --features dynostore)" >&2; exit 1; }
 
 work=$(mktemp -d)
 pids=()

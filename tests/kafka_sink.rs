@@ -3,7 +3,8 @@
 //!
 //! - Every event arrives once, on the topic its `norm_id` names, keyed by `device_name`, in order
 //!   within its key; a missing topic is created by the sink; the checkpoint reaches the file's end.
-//! - The broker killed (SIGKILL) and started again mid-stream: nothing is lost.
+//! - The broker killed (SIGKILL) and started again mid-stream: nothing is lost. (The test broker
+//!   keeps its data in memory, so the events written while it was down are what it holds after.)
 //! - No broker at all: the checkpoint does not move; once a broker comes, everything arrives.
 
 mod support;
@@ -142,9 +143,12 @@ fn broker_killed_and_restarted_mid_stream_loses_nothing() {
     // Longer than message.timeout.ms: some deliveries fail and are produced again by the sink.
     std::thread::sleep(Duration::from_secs(4));
     let before_restart = checkpoint(dir.path());
+    // The broker comes back empty (in-memory storage): everything it holds now came after the restart.
     broker.restart();
+    broker.create_topic("siem.ApacheAccess", 3);
 
-    let all = broker.read(&["siem.ApacheAccess"], n);
+    let second = broker.read(&["siem.ApacheAccess"], n / 2);
+    let all: Vec<Received> = first.iter().chain(&second).cloned().collect();
     let duplicates = assert_all_arrived(&all, n);
     eprintln!(
         "broker restart: {} messages for {n} events, {duplicates} events twice",

@@ -17,11 +17,12 @@
 //! input and its sources wait. When aborted, batches not fully delivered stay unacknowledged and are
 //! read again after a restart.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{DeliveryFuture, FutureRecord};
+use rdkafka::producer::{DeliveryFuture, FutureRecord, Producer as _};
+use rdkafka::ClientConfig;
 use tokio::sync::Mutex;
 use tokio::task::JoinSet;
 use tokio::time::sleep;
@@ -36,6 +37,11 @@ use crate::routing::EventIndex;
 
 /// How long to wait before offering a message again when librdkafka's local queue is full.
 const QUEUE_FULL_WAIT: Duration = Duration::from_millis(5);
+/// After this many rounds of failed deliveries of one batch, the producer is replaced by a new one:
+/// an idempotent producer can be stuck for good (a broker that lost its producer state answers
+/// "unknown producer id" to every epoch librdkafka tries; a fatal error), and a new producer starts
+/// with a new producer id.
+const RENEW_AFTER_ROUNDS: u32 = 3;
 
 /// A sink that produces every event to Kafka.
 pub struct KafkaSink {
@@ -46,7 +52,10 @@ pub struct KafkaSink {
 /// What the sink's loop and its delivery-report tasks share.
 struct Shared {
     name: String,
-    producer: Producer,
+    /// The producer in use and its generation (how many times it was renewed).
+    producer: RwLock<(u64, Producer)>,
+    /// librdkafka settings, for a renewed producer.
+    settings: ClientConfig,
     /// With `create_topics`: creates a batch's topics before its messages are produced.
     topics: Option<Mutex<TopicCreator>>,
     retry_min: Duration,
@@ -54,15 +63,58 @@ struct Shared {
     metrics: Arc<SinkMetrics>,
 }
 
-/// A message handed to librdkafka: its event number in the batch and its delivery report.
-type Pending = Vec<(usize, DeliveryFuture)>;
+/// Messages handed to librdkafka: event numbers in the batch and their delivery reports, and the
+/// generation of the producer that took them.
+type Pending = (u64, Vec<(usize, DeliveryFuture)>);
+
+impl Shared {
+    /// The producer in use, and its generation.
+    fn producer(&self) -> (u64, Producer) {
+        match self.producer.read() {
+            Ok(current) => (current.0, current.1.clone()),
+            Err(poisoned) => {
+                let current = poisoned.into_inner();
+                (current.0, current.1.clone())
+            }
+        }
+    }
+
+    /// Whether producer `generation` (if still in use) had a fatal error.
+    fn is_fatal(&self, generation: u64) -> bool {
+        let (current, producer) = self.producer();
+        current == generation && producer.client().fatal_error().is_some()
+    }
+
+    /// Replaces producer `generation` by a new one, unless another task did already. The old one
+    /// is dropped off the runtime (its drop purges its queue, failing those deliveries, which are
+    /// then produced again on the new one).
+    fn renew(&self, generation: u64) {
+        let Ok(mut current) = self.producer.write() else {
+            return;
+        };
+        if current.0 != generation {
+            return;
+        }
+        match kafka_client::producer(&self.name, &self.settings, Arc::clone(&self.metrics)) {
+            Ok(producer) => {
+                tracing::warn!(sink = %self.name, "deliveries keep failing; starting a new Kafka producer");
+                let old = std::mem::replace(&mut *current, (generation + 1, producer));
+                tokio::task::spawn_blocking(move || drop(old));
+            }
+            Err(e) => {
+                tracing::error!(sink = %self.name, "cannot start a new Kafka producer: {e:#}")
+            }
+        }
+    }
+}
 
 impl KafkaSink {
     /// Creates the producer (and the admin client with `create_topics`); settings librdkafka
     /// rejects are an error now. Connecting happens in the background.
     pub fn new(name: &str, config: &KafkaSinkConfig) -> anyhow::Result<KafkaSink> {
         let metrics = Arc::new(SinkMetrics::new(config.queue_batches));
-        let producer = kafka_client::producer(name, config, Arc::clone(&metrics))?;
+        let settings = kafka_client::client_config(config);
+        let producer = kafka_client::producer(name, &settings, Arc::clone(&metrics))?;
         let topics = match config.create_topics {
             true => Some(Mutex::new(TopicCreator::new(config)?)),
             false => None,
@@ -70,7 +122,8 @@ impl KafkaSink {
         Ok(KafkaSink {
             shared: Arc::new(Shared {
                 name: name.to_string(),
-                producer,
+                producer: RwLock::new((0, producer)),
+                settings,
                 topics,
                 retry_min: config.retry_min,
                 retry_max: config.retry_max,
@@ -144,6 +197,7 @@ async fn produce(
             () = async { topics.lock().await.ensure(&shared.name, index.topics()).await } => {}
         }
     }
+    let (generation, producer) = shared.producer();
     let mut pending = Vec::with_capacity(index.len());
     let mut backoff = Backoff::new(shared.retry_min, shared.retry_max);
     for n in numbers {
@@ -154,7 +208,7 @@ async fn produce(
             let record = FutureRecord::to(event.topic)
                 .key(event.key)
                 .payload(event.payload);
-            let wait = match shared.producer.send_result(record) {
+            let wait = match producer.send_result(record) {
                 Ok(report) => {
                     pending.push((n, report));
                     break;
@@ -177,7 +231,7 @@ async fn produce(
             }
         }
     }
-    Some(pending)
+    Some((generation, pending))
 }
 
 /// Waits for the delivery reports of `batch`, produces the failed messages again (after a backoff
@@ -185,16 +239,18 @@ async fn produce(
 async fn confirm(
     shared: Arc<Shared>,
     batch: Arc<EncodedBatch>,
-    mut pending: Pending,
+    pending: Pending,
     abort: CancellationToken,
 ) {
     let Some(index) = &batch.index else {
         return;
     };
     let mut backoff = Backoff::new(shared.retry_min, shared.retry_max);
+    let mut failed_rounds = 0;
+    let (mut generation, mut reports) = pending;
     loop {
         let mut failed = Vec::new();
-        for (n, report) in pending {
+        for (n, report) in reports {
             let error = match report.await {
                 Ok(Ok(_)) => continue,
                 Ok(Err((e, _))) => e,
@@ -217,11 +273,15 @@ async fn confirm(
             break;
         }
         shared.metrics.failed();
+        failed_rounds += 1;
+        if failed_rounds % RENEW_AFTER_ROUNDS == 0 || shared.is_fatal(generation) {
+            shared.renew(generation);
+        }
         tokio::select! {
             () = abort.cancelled() => return,
             () = sleep(backoff.next_delay()) => {}
         }
-        pending = match produce(&shared, &batch, index, failed, &abort).await {
+        (generation, reports) = match produce(&shared, &batch, index, failed, &abort).await {
             Some(p) => p,
             None => return,
         };

@@ -71,17 +71,18 @@ pub fn client_config(config: &KafkaSinkConfig) -> ClientConfig {
     client
 }
 
-/// Creates the producer of sink `name`; a setting librdkafka rejects is an error now.
+/// Creates a producer of sink `name` from `settings` (see [`client_config`]); a setting librdkafka
+/// rejects is an error now.
 pub fn producer(
     name: &str,
-    config: &KafkaSinkConfig,
+    settings: &ClientConfig,
     metrics: Arc<SinkMetrics>,
 ) -> anyhow::Result<Producer> {
     let context = SinkContext {
         name: name.to_string(),
         metrics,
     };
-    client_config(config)
+    settings
         .create_with_context(context)
         .context("librdkafka refused the producer settings")
 }
