@@ -34,6 +34,7 @@ use crate::sinks::kafka::KafkaSink;
 use crate::sinks::syslog::SyslogSink;
 use crate::sources::archive::ArchiveSource;
 use crate::sources::file::FileSource;
+use crate::sources::http::HttpListener;
 use crate::sources::intake;
 use crate::sources::kafka::KafkaSource;
 use crate::sources::syslog::SyslogListener;
@@ -75,12 +76,17 @@ pub async fn run_until(
     // Network sources bind before anything starts too.
     let mut listeners = BTreeMap::new();
     for (name, source) in &config.sources {
-        if let SourceConfig::Syslog(syslog) = source {
-            let listener = SyslogListener::bind(name, syslog)
-                .await
-                .with_context(|| format!("source {name:?}"))?;
-            listeners.insert(name.clone(), listener);
-        }
+        let bound = match source {
+            SourceConfig::Syslog(syslog) => {
+                SyslogListener::bind(name, syslog).await.map(Bound::Syslog)
+            }
+            SourceConfig::Http(http) => HttpListener::bind(name, http).await.map(Bound::Http),
+            _ => continue,
+        };
+        listeners.insert(
+            name.clone(),
+            bound.with_context(|| format!("source {name:?}"))?,
+        );
     }
     let listeners_stop = CancellationToken::new();
     let mut listener_tasks = JoinSet::new();
@@ -199,21 +205,30 @@ pub async fn run_until(
                     .with_context(|| format!("starting source {name:?}"))?;
                 sources.push(thread);
             }
-            SourceConfig::Syslog(syslog) => {
-                let (intake, thread) = intake::start(name, processor, syslog.device_name.clone())
+            SourceConfig::Syslog(_) | SourceConfig::Http(_) => {
+                let device_name = match source {
+                    SourceConfig::Syslog(syslog) => syslog.device_name.clone(),
+                    _ => None,
+                };
+                let (intake, thread) = intake::start(name, processor, device_name)
                     .with_context(|| format!("starting source {name:?}"))?;
-                if let Some(listener) = listeners.remove(name) {
-                    listener_tasks.spawn(listener.run(
+                let (listener_metrics, stop) = (metrics.add_listener(name), listeners_stop.clone());
+                match listeners.remove(name) {
+                    Some(Bound::Syslog(listener)) => listener_tasks.spawn(listener.run(
                         intake,
-                        metrics.add_listener(name),
-                        listeners_stop.clone(),
+                        listener_metrics,
+                        stop,
                         abort.clone(),
-                    ));
-                }
+                    )),
+                    Some(Bound::Http(listener)) => listener_tasks.spawn(listener.run(
+                        intake,
+                        listener_metrics,
+                        stop,
+                        abort.clone(),
+                    )),
+                    None => anyhow::bail!("source {name:?} has no listener"),
+                };
                 sources.push(thread);
-            }
-            SourceConfig::Http(_) => {
-                anyhow::bail!("source {name:?}: type \"http\" is not available in this build yet")
             }
             SourceConfig::Archive(archive) => {
                 let archive_source = ArchiveSource::new(
@@ -311,6 +326,12 @@ pub async fn run_until(
     }
     tracing::info!("logferry stopped");
     Ok(())
+}
+
+/// A network source's socket, bound before the pipeline starts.
+enum Bound {
+    Syslog(SyslogListener),
+    Http(HttpListener),
 }
 
 /// Applies acknowledgements to the store and persists it every [`PERSIST_INTERVAL`] and at the end.

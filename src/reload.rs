@@ -146,9 +146,17 @@ pub fn load_checked(path: &Path) -> anyhow::Result<Config> {
     let config = config::load_file(path)?;
     for (name, source) in &config.sources {
         Normaliser::new(&source.settings()).with_context(|| format!("source {name:?}"))?;
-        if let SourceConfig::Syslog(syslog) = source {
-            crate::sources::syslog::tls_acceptor(syslog)
-                .with_context(|| format!("source {name:?}"))?;
+        match source {
+            SourceConfig::Syslog(syslog) => {
+                crate::sources::syslog::tls_acceptor(syslog)
+                    .with_context(|| format!("source {name:?}"))?;
+            }
+            SourceConfig::Http(http) => {
+                crate::sources::http::tls_acceptor(http)
+                    .and_then(|_| crate::sources::http::read_tokens(http))
+                    .with_context(|| format!("source {name:?}"))?;
+            }
+            _ => {}
         }
     }
     for (name, sink) in &config.sinks {

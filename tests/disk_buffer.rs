@@ -157,6 +157,43 @@ async fn a_graceful_restart_replays_what_the_buffer_held() {
     agent.stop();
 }
 
+/// Part of a segment delivered, the rest not: a restart replays only the rest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_replays_only_what_the_sink_had_not_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let api = api_address();
+    let mut collector = Collector::start(CollectorOptions::default()).await;
+    let config = write_config(dir.path(), &api, &sink("out", &collector.address(), DISK));
+    let log = dir.path().join("web.log");
+    append(&log, 0, 2000);
+    let agent = Agent::start(&config);
+    collector.expect_messages(2000, WAIT).await;
+    wait_metric(&api, "logferry_buffer_events{sink=\"out\"}", |v| v == 0.0);
+    collector.stop().await;
+    // The position is written every 250 ms.
+    std::thread::sleep(Duration::from_millis(600));
+    append(&log, 2000, 4000);
+    wait_buffered(&api, 2000);
+    agent.stop();
+    assert_eq!(
+        segments(dir.path()).len(),
+        1,
+        "delivered and undelivered records share a segment"
+    );
+
+    collector.start_again().await;
+    let agent = Agent::start(&config);
+    collector.wait_for(4000, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let messages = collector.messages();
+    assert_exactly_once(&messages, 4000);
+    assert_eq!(
+        metric(&api, "logferry_buffer_corrupt_records_total{sink=\"out\"}"),
+        Some(0.0)
+    );
+    agent.stop();
+}
+
 /// Fault case 11: killed (-9) with data in the buffer, restarted with the collector still down,
 /// then the collector comes back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,6 +7,7 @@
 # round-robin so drifting machine load hits all of them alike):
 #   logferry-tcp   logferry run: file -> apache_access parse + LogPoint normalisation -> kv -> syslog TCP
 #   logferry-tls   the same over TLS (rustls; the receiver terminates TLS with a CA made here)
+#   logferry-disk  logferry-tcp with a disk buffer on the sink (every batch appended, fsynced, read back)
 #   rsyslog-raw    rsyslogd: imfile -> omfwd TCP, the raw line in an RFC 5424 envelope (no parsing)
 #   rsyslog-parse  rsyslogd: imfile -> mmnormalize (Apache combined rule base) -> JSON -> omfwd TCP
 # into one counting receiver (examples/bench_receiver.rs) on 127.0.0.1. A run ends when the receiver
@@ -75,7 +76,7 @@ trap 'exit 130' INT TERM
 need_apt=()
 [ -x /usr/bin/time ] || need_apt+=(time)
 command -v openssl >/dev/null || need_apt+=(openssl)
-command -v rsyslogd >/dev/null || need_apt+=(rsyslog)
+[[ $CONTENDERS != *rsyslog* ]] || command -v rsyslogd >/dev/null || need_apt+=(rsyslog)
 [ "${CALLGRIND:-0}" != 1 ] || command -v valgrind >/dev/null || need_apt+=(valgrind)
 if [ ${#need_apt[@]} -gt 0 ]; then
     [ $INSTALL = 1 ] || { echo "missing: ${need_apt[*]} (run without --no-install)" >&2; exit 1; }
@@ -148,6 +149,11 @@ EOF
     fi
 }
 
+write_logferry_disk_config() { # $1 = file, $2 = data dir
+    write_logferry_config tcp "$1" "$2"
+    printf '[sinks.out.buffer]\ntype = "disk"\n' >>"$1"
+}
+
 # rsyslog: its own work directory (imfile state), the main queue at its default size with large
 # dequeue batches, one ruleset (so rsyslog's own messages are not forwarded), omfwd over plain TCP
 # with LF ("traditional") framing. Both rsyslog variants put an RFC 5424 header in front, as
@@ -217,6 +223,9 @@ run_one() { # $1 = contender, $2 = run number
     case $c in
         logferry-tcp | logferry-tls)
             write_logferry_config "${c#logferry-}" "$dir/logferry.toml" "$dir/data"
+            cmd=(env LOGFERRY_LOG=warn "${wrap[@]}" "$LOGFERRY" run --config "$dir/logferry.toml") ;;
+        logferry-disk)
+            write_logferry_disk_config "$dir/logferry.toml" "$dir/data"
             cmd=(env LOGFERRY_LOG=warn "${wrap[@]}" "$LOGFERRY" run --config "$dir/logferry.toml") ;;
         rsyslog-raw | rsyslog-parse)
             mkdir -p "$dir/work"
@@ -340,7 +349,10 @@ row("CPU logferry-tcp / rsyslog-parse", ratio("logferry-tcp", "rsyslog-parse"), 
 row("CPU logferry-tcp / rsyslog-raw", ratio("logferry-tcp", "rsyslog-raw"), "<= 1.00", lambda v: v <= 1.0)
 t = ratio("logferry-tls", "logferry-tcp")
 row("TLS CPU overhead (logferry-tls / logferry-tcp - 1)", None if t is None else t - 1, "< 0.30", lambda v: v < 0.30)
-for c in ("logferry-tcp", "logferry-tls"):
+d = ratio("logferry-disk", "logferry-tcp")
+if d is not None:
+    lines.append(f"| disk buffer CPU overhead (logferry-disk / logferry-tcp - 1) | {d - 1:.3f} | (measured) | |")
+for c in ("logferry-tcp", "logferry-tls", "logferry-disk"):
     if c in med:
         v = med[c]["rss_mib"]
         lines.append(f"| peak RSS {c} (MiB) | {v:.1f} | < 50 | {'PASS' if v < 50 else 'FAIL'} |")

@@ -45,14 +45,15 @@ pub fn open(dir: &Path, sink: &str, metrics: &BufferMetrics) -> anyhow::Result<(
     }
     found.sort();
     let mut log = Log::new(acked);
-    let mut next_seq = acked;
+    // Records are numbered in order across segments (acknowledged or not).
+    let mut next_seq = 0;
     for (first_seq, path) in found {
         let checked = check_segment(&path, first_seq.max(next_seq), acked, sink, metrics)
             .with_context(|| format!("checking disk buffer segment {}", path.display()))?;
         let Some((len, end_seq, events)) = checked else {
             continue;
         };
-        next_seq = next_seq.max(end_seq);
+        next_seq = end_seq;
         log.bytes += len;
         metrics.bytes.add(len as i64);
         metrics.events.add(events as i64);
@@ -64,6 +65,7 @@ pub fn open(dir: &Path, sink: &str, metrics: &BufferMetrics) -> anyhow::Result<(
             sealed: true,
         });
     }
+    let next_seq = next_seq.max(acked);
     let segments = log.segments.len();
     if log.bytes > 0 {
         tracing::info!(
@@ -138,4 +140,61 @@ fn check_segment(
         return Ok(None);
     }
     Ok(Some((offset, next, events)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::buffer::record::header;
+
+    /// Writes a segment of records `seqs`, each of 2 events, plus `tail` bytes.
+    fn segment(dir: &Path, first_seq: u64, seqs: &[u64], tail: &[u8]) -> PathBuf {
+        let mut bytes = SEGMENT_MAGIC.to_vec();
+        for seq in seqs {
+            let payload = format!("record {seq}\n");
+            bytes.extend_from_slice(&header(*seq, 2, payload.as_bytes()).unwrap());
+            bytes.extend_from_slice(payload.as_bytes());
+        }
+        bytes.extend_from_slice(tail);
+        let path = dir.join(segment_name(first_seq));
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    #[test]
+    fn checks_every_segment_and_cuts_off_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let intact = segment(dir.path(), 0, &[0, 1, 2], b"");
+        let torn = segment(dir.path(), 3, &[3, 4], b"LFR1\x40\0\0\0torn");
+        let empty = segment(dir.path(), 5, &[], b"");
+        let intact_len = std::fs::metadata(&intact).unwrap().len();
+        let metrics = BufferMetrics::new(1 << 20);
+        let (log, next_seq) = open(dir.path(), "t", &metrics).unwrap();
+
+        assert_eq!(next_seq, 5);
+        assert_eq!(log.segments.len(), 2);
+        assert_eq!(log.segments[0].len, intact_len);
+        assert_eq!(log.segments[1].end_seq, 5);
+        assert_eq!(
+            std::fs::metadata(&torn).unwrap().len(),
+            log.segments[1].len,
+            "the torn tail is cut off"
+        );
+        assert!(!empty.exists(), "a segment without records is removed");
+        assert_eq!(metrics.corrupt_records.get(), 1);
+        assert_eq!(metrics.events.get(), 10);
+        assert_eq!(metrics.bytes.get() as u64, log.bytes);
+    }
+
+    #[test]
+    fn counts_only_what_is_not_acknowledged_and_rejects_records_out_of_order() {
+        let dir = tempfile::tempdir().unwrap();
+        segment(dir.path(), 0, &[0, 1, 2, 1], b"");
+        position::store(dir.path(), 2).unwrap();
+        let metrics = BufferMetrics::new(1 << 20);
+        let (log, next_seq) = open(dir.path(), "t", &metrics).unwrap();
+        assert_eq!((log.acked, next_seq), (2, 3));
+        assert_eq!(metrics.events.get(), 2, "only record 2 is unacknowledged");
+        assert_eq!(metrics.corrupt_records.get(), 1, "record 1 again is damage");
+    }
 }

@@ -222,7 +222,9 @@ impl Writer {
                     .write_all_at(&batch.bytes, current.len + HEADER_LEN)
             });
         if let Err(e) = written {
-            // Whatever part was written is beyond the published length and overwritten next time.
+            // Whatever part was written lies beyond the published length: cut it off (if the disk
+            // lets us), so that a restart does not find it as a damaged record.
+            let _ = current.file.set_len(current.len);
             return Err(e.into());
         }
         current.len += stored;

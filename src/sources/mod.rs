@@ -3,6 +3,7 @@
 pub mod archive;
 pub mod file;
 pub mod fingerprint;
+pub mod http;
 pub mod intake;
 pub mod kafka;
 mod kafka_offsets;
