@@ -49,6 +49,7 @@ use std::time::{Duration, Instant};
 use super::fingerprint::{identify, same_head};
 use super::multiline::{MultilineFramer, StartRule};
 use super::rlimit::{open_file_limit, raise_open_file_limit};
+use super::stop::StopHandle;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::tail::{Chunk, FileTail, CHUNK_BYTES};
@@ -74,34 +75,6 @@ const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 
 /// A followed file: device and inode.
 type Key = (u64, u64);
-
-/// Tells a running source thread to stop.
-#[derive(Debug, Clone)]
-pub struct StopHandle {
-    stop: Arc<AtomicBool>,
-    /// Wakes a source that sleeps between reads.
-    wake: Option<SyncSender<()>>,
-}
-
-impl StopHandle {
-    /// A handle for a source that checks the returned flag between chunks and never sleeps long.
-    pub fn new() -> (StopHandle, Arc<AtomicBool>) {
-        let stop = Arc::new(AtomicBool::new(false));
-        let handle = StopHandle {
-            stop: Arc::clone(&stop),
-            wake: None,
-        };
-        (handle, stop)
-    }
-
-    /// Asks the source to stop after the chunk it is on; it returns from its `run` soon after.
-    pub fn stop(&self) {
-        self.stop.store(true, Ordering::Release);
-        if let Some(wake) = &self.wake {
-            let _ = wake.try_send(());
-        }
-    }
-}
 
 /// A file that was fully read and closed in this run, remembered in case a glob finds it again.
 #[derive(Debug, Clone, Copy)]
