@@ -67,7 +67,19 @@ const AGENTS: &[&str] = &[
     "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
     "curl/8.5.0",
 ];
-const MONTHS: &[&str] = &["Nov", "Dec", "Jan", "Feb"];
+/// The clock of line `i` as (day of November 2026, hour, minute, second): from 08:00:00 on the 26th,
+/// one second every ten lines, so consecutive lines share their second as in a busy server's log
+/// (the e2e generator's access log has about 50 lines a second). Days past the 30th for `i` above
+/// about 5.7 million are not real dates; the fixtures are far smaller.
+fn clock(i: usize) -> (usize, usize, usize, usize) {
+    let second = 8 * 3600 + i / 10;
+    (
+        26 + second / 86_400,
+        second / 3600 % 24,
+        second / 60 % 60,
+        second % 60,
+    )
+}
 
 /// Status and bytes: mostly 200, then 304 without a body (`-`), 404, 301, 206.
 fn status_and_bytes(i: usize) -> (u16, String) {
@@ -87,14 +99,10 @@ pub fn apache_combined(n: usize) -> Fixture {
             let (method, target, version) = REQUESTS[i % REQUESTS.len()];
             let (status, bytes) = status_and_bytes(i);
             let user = if i % 50 == 7 { "jdoe" } else { "-" };
+            let (day, hour, minute, second) = clock(i);
             format!(
-                "{} - {user} [{:02}/{}/2026:{:02}:{:02}:{:02} +0100] \"{method} {target} HTTP/{version}\" {status} {bytes} \"{}\" \"{}\"",
+                "{} - {user} [{day:02}/Nov/2026:{hour:02}:{minute:02}:{second:02} +0100] \"{method} {target} HTTP/{version}\" {status} {bytes} \"{}\" \"{}\"",
                 CLIENTS[i % CLIENTS.len()],
-                1 + i % 28,
-                MONTHS[i % MONTHS.len()],
-                i % 24,
-                i % 60,
-                (i * 7) % 60,
                 REFERERS[i % REFERERS.len()],
                 AGENTS[(i / 3) % AGENTS.len()],
             )
@@ -126,14 +134,8 @@ pub fn nginx_combined(n: usize) -> Fixture {
 pub fn syslog_rfc3164(n: usize) -> Fixture {
     let lines = (0..n)
         .map(|i| {
-            let stamp = format!(
-                "{} {:>2} {:02}:{:02}:{:02}",
-                MONTHS[i % MONTHS.len()],
-                1 + i % 28,
-                i % 24,
-                i % 60,
-                (i * 7) % 60
-            );
+            let (day, hour, minute, second) = clock(i);
+            let stamp = format!("Nov {day:>2} {hour:02}:{minute:02}:{second:02}");
             let pid = 2000 + (i * 37) % 30_000;
             let ip = format!("{}.{}.{}.{}", 5 + i % 200, i % 256, (i / 7) % 256, 1 + i % 250);
             let port = 1024 + (i * 131) % 60_000;
@@ -161,12 +163,9 @@ pub fn syslog_rfc3164(n: usize) -> Fixture {
 pub fn syslog_rfc5424(n: usize) -> Fixture {
     let lines = (0..n)
         .map(|i| {
+            let (day, hour, minute, second) = clock(i);
             let stamp = format!(
-                "2026-11-{:02}T{:02}:{:02}:{:02}.{:06}+01:00",
-                1 + i % 28,
-                i % 24,
-                i % 60,
-                (i * 7) % 60,
+                "2026-11-{day:02}T{hour:02}:{minute:02}:{second:02}.{:06}+01:00",
                 (i * 7919) % 1_000_000
             );
             match i % 4 {

@@ -8,6 +8,7 @@ pub mod access;
 pub mod audit;
 pub mod auto;
 pub mod cpr;
+pub mod ipv6_text;
 pub mod java;
 pub mod json;
 pub mod kv;

@@ -1,9 +1,9 @@
 //! Small conversions from log bytes to field text: lossy UTF-8, IP canonical form, snake_case.
 
 use std::borrow::Cow;
-use std::io::Write;
 use std::net::IpAddr;
 
+use super::ipv6_text::Ipv6Text;
 use crate::event::{Event, Value};
 
 /// The bytes as text, invalid UTF-8 replaced by U+FFFD; borrowed when already valid.
@@ -103,16 +103,10 @@ pub fn ip_text(raw: &[u8]) -> Option<Cow<'_, str>> {
     match ip {
         IpAddr::V4(_) => Some(Cow::Borrowed(text)),
         IpAddr::V6(v6) => {
-            // Formatted on the stack, so an address that is already canonical (the usual case)
-            // costs no allocation; 39 bytes is the longest IPv6 text.
-            let mut buf = [0u8; 48];
-            let mut free = &mut buf[..];
-            if write!(free, "{v6}").is_err() {
-                return Some(Cow::Owned(v6.to_string()));
-            }
-            let len = 48 - free.len();
-            let canonical = buf.get(..len).unwrap_or_default();
-            Some(if canonical == text.as_bytes() {
+            // Built on the stack, so an address that is already canonical (the usual case) costs no
+            // allocation.
+            let canonical = Ipv6Text::new(v6);
+            Some(if canonical.as_bytes() == text.as_bytes() {
                 Cow::Borrowed(text)
             } else {
                 Cow::Owned(v6.to_string())
