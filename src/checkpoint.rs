@@ -32,7 +32,8 @@ const STATE_VERSION: u32 = 1;
 const STATE_FILE: &str = "checkpoints.json";
 
 /// A file's identity: device and inode, confirmed by a checksum of its first line, so that a reused
-/// inode is a new file and a renamed file is the same one.
+/// inode is a new file and a renamed file is the same one. Ordered by device, then inode, then
+/// fingerprint: the store finds all ids of one inode as a range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct FileId {
     pub dev: u64,
@@ -163,8 +164,23 @@ impl Checkpoints {
     /// Starts tracking `file` (read from `path`) at `offset`, in `epoch`. Checkpoints of an earlier
     /// file on the same device and inode (a reused inode) are dropped.
     pub fn track(&mut self, file: FileId, path: &str, offset: u64, epoch: u32) {
-        self.files
-            .retain(|id, _| id == &file || !(id.dev == file.dev && id.ino == file.ino));
+        // Ids order by device, then inode: the entries of this inode are one range.
+        let inode = FileId {
+            fingerprint: 0,
+            ..file
+        }..=FileId {
+            fingerprint: u64::MAX,
+            ..file
+        };
+        let reused: Vec<FileId> = self
+            .files
+            .range(inode)
+            .map(|(id, _)| *id)
+            .filter(|id| id != &file)
+            .collect();
+        for id in reused {
+            self.files.remove(&id);
+        }
         self.moved
             .retain(|(from, e), _| !(from == &file && *e == epoch));
         let state = self.files.entry(file).or_insert_with(|| FileState {

@@ -91,13 +91,30 @@ fn wait_metric(api: &str, series: &str, done: impl Fn(f64) -> bool) -> f64 {
     }
 }
 
-/// Waits until the buffer of sink `out` holds `n` events and the source's checkpoint file has
-/// caught up with them (written every second).
-fn wait_buffered(api: &str, n: usize) {
+/// Waits until the buffer of sink `out` holds `n` events and `dir`'s checkpoint file says all of
+/// `dir/web.log` was delivered (it is written every second): a kill then re-reads nothing.
+fn wait_buffered(api: &str, dir: &Path, n: usize) {
     wait_metric(api, "logferry_buffer_events{sink=\"out\"}", |v| {
         v == n as f64
     });
-    std::thread::sleep(Duration::from_millis(1500));
+    let len = std::fs::metadata(dir.join("web.log")).unwrap().len();
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let text = std::fs::read_to_string(dir.join("data/checkpoints.json")).unwrap_or_default();
+        let state: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        let offsets = state["files"].as_array().into_iter().flatten();
+        if offsets
+            .filter_map(|f| f["offset"].as_u64())
+            .any(|o| o == len)
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the checkpoint never reached {len}: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Items missing and items received more than once, of `0..n`.
@@ -130,7 +147,7 @@ async fn a_graceful_restart_replays_what_the_buffer_held() {
     );
     append(&dir.path().join("web.log"), 0, 3000);
     let agent = Agent::start(&config);
-    wait_buffered(&api, 3000);
+    wait_buffered(&api, dir.path(), 3000);
     assert!(!segments(dir.path()).is_empty());
     agent.stop();
 
@@ -173,7 +190,7 @@ async fn a_restart_replays_only_what_the_sink_had_not_acknowledged() {
     // The position is written every 250 ms.
     std::thread::sleep(Duration::from_millis(600));
     append(&log, 2000, 4000);
-    wait_buffered(&api, 2000);
+    wait_buffered(&api, dir.path(), 2000);
     agent.stop();
     assert_eq!(
         segments(dir.path()).len(),
@@ -209,7 +226,7 @@ async fn case_11_agent_killed_with_a_full_buffer_loses_nothing() {
     let log = dir.path().join("web.log");
     append(&log, 0, 4000);
     let agent = Agent::start(&config);
-    wait_buffered(&api, 4000);
+    wait_buffered(&api, dir.path(), 4000);
     append(&log, 4000, 5000);
     std::thread::sleep(Duration::from_millis(100));
     agent.signal("KILL");
@@ -301,7 +318,7 @@ async fn a_torn_tail_is_skipped_and_counted_without_loss() {
     );
     append(&dir.path().join("web.log"), 0, 2000);
     let agent = Agent::start(&config);
-    wait_buffered(&api, 2000);
+    wait_buffered(&api, dir.path(), 2000);
     agent.signal("KILL");
     drop(agent);
     // A record being written when the agent died: a header promising more than was written.
@@ -339,7 +356,7 @@ async fn a_corrupt_record_is_skipped_and_counted_and_the_agent_goes_on() {
     let log = dir.path().join("web.log");
     append(&log, 0, 1000);
     let agent = Agent::start(&config);
-    wait_buffered(&api, 1000);
+    wait_buffered(&api, dir.path(), 1000);
     agent.stop();
     // Bit rot in the payload of the first record: its checksum no longer matches.
     let first = segments(dir.path()).remove(0);
@@ -385,14 +402,28 @@ async fn drop_newest_counts_what_a_full_buffer_drops_and_never_stops_the_source(
     wait_metric(&api, "logferry_source_events_total{source=\"web\"}", |v| {
         v == total as f64
     });
-    let dropped = wait_metric(
-        &api,
-        "logferry_events_dropped_total{reason=\"buffer_full\"}",
-        |v| v > 0.0,
-    );
-    let m = scrape(&api);
-    let buffered = m["logferry_buffer_events{sink=\"out\"}"];
-    let bytes = m["logferry_buffer_bytes{sink=\"out\"}"];
+    // Every line is either in the buffer (the sink holds some of them unacknowledged) or dropped,
+    // once the writer has taken the last batches from the queue in front of it.
+    let deadline = Instant::now() + WAIT;
+    let (buffered, dropped, bytes) = loop {
+        let m = scrape(&api);
+        let get = |series: &str| m.get(series).copied().unwrap_or(0.0);
+        let buffered = get("logferry_buffer_events{sink=\"out\"}");
+        let dropped = get("logferry_events_dropped_total{reason=\"buffer_full\"}");
+        if buffered + dropped == total as f64 {
+            break (
+                buffered,
+                dropped,
+                get("logferry_buffer_bytes{sink=\"out\"}"),
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "buffered {buffered} + dropped {dropped} never reached {total}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(dropped > 0.0, "nothing dropped");
     println!("drop_newest: {total} lines, {buffered} buffered in {bytes} bytes, {dropped} dropped");
     assert!(bytes <= (4 << 20) as f64, "{bytes} bytes over max_size");
 

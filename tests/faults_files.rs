@@ -404,3 +404,47 @@ async fn checkpoints_of_files_gone_longer_than_checkpoint_max_age_are_pruned() {
     assert!(text.contains("kept.log"), "{text}");
     assert_eq!(collector.count(), 30);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_from_end_holds_for_files_opened_late_because_of_max_open_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start(CollectorOptions::default()).await;
+    let include = dir.path().join("*.log").display().to_string();
+    let api = format!("127.0.0.1:{}", unused_port());
+    let config = write_agent_config(
+        dir.path(),
+        &include,
+        "max_open_files = 1\nread_from = \"end\"",
+        &collector.address(),
+        "",
+        Some(&api),
+    );
+    for f in 0..3 {
+        append(&dir.path().join(format!("{f}.log")), f * 100, f * 100 + 10);
+    }
+    let agent = Agent::start(&config);
+    // Two closed for the limit: the third file has been opened (at its end).
+    let closed = "logferry_source_files_closed_for_limit_total{source=\"web\"}";
+    let deadline = std::time::Instant::now() + WAIT;
+    while scrape(&api).get(closed).copied().unwrap_or(0.0) < 2.0 {
+        assert!(std::time::Instant::now() < deadline, "files not all opened");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for f in 0..3 {
+        append(
+            &dir.path().join(format!("{f}.log")),
+            f * 100 + 10,
+            f * 100 + 11,
+        );
+    }
+    collector.wait_for(3, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let mut got: Vec<usize> = collector
+        .messages()
+        .iter()
+        .map(|m| support::agent::item(m))
+        .collect();
+    got.sort_unstable();
+    assert_eq!(got, [10, 110, 210]);
+    agent.stop();
+}

@@ -13,7 +13,7 @@ use logferry::config::SyslogSinkConfig;
 use logferry::sinks::syslog::SyslogSink;
 use support::{
     assert_messages, lf, message, octet, syslog_config, tally, toml_path, Acks, Collector,
-    CollectorOptions, LogCapture, Pki, ReadMode,
+    CollectorOptions, LogCapture, Pki, ReadMode, ServerTls,
 };
 use tokio::task::JoinHandle;
 use tokio::time::{sleep, timeout, Instant};
@@ -331,6 +331,21 @@ async fn unknown_ca_is_refused_and_retried() {
     );
     let config = syslog_config(&collector.address(), &keys);
     refused(&collector, &config, "UnknownIssuer").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_certificate_is_refused_and_retried() {
+    let pki = Pki::generate();
+    let collector = Collector::start(CollectorOptions {
+        tls: Some(ServerTls {
+            cert_file: pki.expired_server_cert.clone(),
+            key_file: pki.expired_server_key.clone(),
+            ..pki.server_tls()
+        }),
+    })
+    .await;
+    let config = syslog_config(&collector.address(), &tls_keys(&pki, ""));
+    refused(&collector, &config, "xpired").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

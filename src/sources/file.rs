@@ -145,6 +145,9 @@ pub struct FileSource {
     rescan: Arc<AtomicBool>,
     watcher: Option<DirWatcher>,
     first_scan: bool,
+    /// Files the first scan found but could not open within `max_open_files`: with
+    /// `read_from = "end"` they start at their end when they are opened.
+    found_at_start: BTreeSet<Key>,
     last_prune: Option<Instant>,
     chunk: Chunk,
     /// Problems already logged, by path and kind: a file that cannot be opened is reported once, not
@@ -202,6 +205,7 @@ impl FileSource {
             rescan,
             watcher,
             first_scan: true,
+            found_at_start: BTreeSet::new(),
             last_prune: None,
             chunk: Chunk::default(),
             complaints: BTreeSet::new(),
@@ -310,7 +314,12 @@ impl FileSource {
 
     /// Notes that `path` names its file; queues it in `candidates` unless it is followed already,
     /// parked with an unchanged length, set aside after a truncation, or not a regular file.
-    fn look_at(&mut self, path: PathBuf, named: &mut BTreeSet<Key>, candidates: &mut Vec<PathBuf>) {
+    fn look_at(
+        &mut self,
+        path: PathBuf,
+        named: &mut BTreeSet<Key>,
+        candidates: &mut Vec<(PathBuf, Key)>,
+    ) {
         let Ok(meta) = std::fs::metadata(&path) else {
             return;
         };
@@ -321,7 +330,9 @@ impl FileSource {
             }
             return;
         }
-        self.complaints.remove(&(path.clone(), "not_regular"));
+        if !self.complaints.is_empty() {
+            self.complaints.remove(&(path.clone(), "not_regular"));
+        }
         let key = (meta.dev(), meta.ino());
         named.insert(key);
         if let Some(tail) = self.tails.get_mut(&key) {
@@ -330,15 +341,16 @@ impl FileSource {
         }
         let unchanged = self.parked.get(&key).is_some_and(|p| p.len == meta.len());
         if !unchanged && !self.set_aside.contains_key(&key) {
-            candidates.push(path);
+            candidates.push((path, key));
         }
     }
 
     /// Opens the candidates: goes on in a set-aside reading's copy, waits while a followed file has
     /// the same leading bytes, and otherwise follows the file, within `max_open_files`.
-    fn open_candidates(&mut self, candidates: Vec<PathBuf>) {
+    fn open_candidates(&mut self, candidates: Vec<(PathBuf, Key)>) {
         let mut idle: Option<Vec<Key>> = None;
-        for path in candidates {
+        let mut candidates = candidates.into_iter();
+        while let Some((path, _)) = candidates.next() {
             let Some((file, id)) = self.open_identified(&path) else {
                 continue;
             };
@@ -363,6 +375,10 @@ impl FileSource {
                 let idle = idle.get_or_insert_with(|| self.idle_tails());
                 let Some(victim) = idle.pop() else {
                     tracing::debug!(source = %self.name, "max_open_files reached; further files wait for the next scan");
+                    if self.first_scan {
+                        self.found_at_start.insert(key);
+                        self.found_at_start.extend(candidates.map(|(_, key)| key));
+                    }
                     break;
                 };
                 self.park(victim);
@@ -417,7 +433,9 @@ impl FileSource {
             0
         } else if let Some(offset) = known {
             offset
-        } else if self.first_scan && self.config.read_from == ReadFrom::End {
+        } else if (self.first_scan || self.found_at_start.remove(&key))
+            && self.config.read_from == ReadFrom::End
+        {
             end_of_last_line(&file).unwrap_or(0)
         } else {
             0
@@ -582,6 +600,14 @@ impl FileSource {
                         tail,
                     )?;
                     if self.chunk.data.len() < CHUNK_BYTES || self.stop.load(Ordering::Acquire) {
+                        return Ok(false);
+                    }
+                    // Handing on may have waited long (backpressure): look again before reading on.
+                    if tail
+                        .file_len()
+                        .is_ok_and(|len| len < tail.read_pos() || rewritten(tail))
+                    {
+                        self.set_aside(key);
                         return Ok(false);
                     }
                 }

@@ -153,6 +153,16 @@ impl Agent {
 
     /// `WRAPPER... logferry run --config CONFIG ARGS...` (e.g. `setpriv` dropping capabilities).
     pub fn start_under(wrapper: &[&str], config: &Path, args: &[&str]) -> Agent {
+        Agent::spawn(wrapper, config, args, Stdio::inherit())
+    }
+
+    /// Like [`Agent::start_under`], with the agent's log written to `log`.
+    pub fn start_logging(wrapper: &[&str], config: &Path, log: &Path) -> Agent {
+        let file = std::fs::File::create(log).unwrap();
+        Agent::spawn(wrapper, config, &[], Stdio::from(file))
+    }
+
+    fn spawn(wrapper: &[&str], config: &Path, args: &[&str], stderr: Stdio) -> Agent {
         let binary = env!("CARGO_BIN_EXE_logferry");
         let mut command = match wrapper.split_first() {
             Some((program, rest)) => {
@@ -168,7 +178,7 @@ impl Agent {
             .args(args)
             .env("LOGFERRY_LOG", "info")
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         Agent {

@@ -51,6 +51,9 @@ pub struct Pki {
     pub client_key: PathBuf,
     /// A CA unrelated to everything else: trusting it must make verification fail.
     pub other_ca_cert: PathBuf,
+    /// A server certificate for the same names, signed by the CA, that expired in 2020, and its key.
+    pub expired_server_cert: PathBuf,
+    pub expired_server_key: PathBuf,
 }
 
 impl Pki {
@@ -65,12 +68,23 @@ impl Pki {
         let (ca_pem, issuer) = new_ca("logferry test CA");
         let (other_ca_pem, _) = new_ca("unrelated test CA");
         let server_names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
-        let (server_pem, server_key) =
-            leaf(&issuer, server_names, ExtendedKeyUsagePurpose::ServerAuth);
+        let (expired_pem, expired_key) = leaf(
+            &issuer,
+            server_names.clone(),
+            ExtendedKeyUsagePurpose::ServerAuth,
+            true,
+        );
+        let (server_pem, server_key) = leaf(
+            &issuer,
+            server_names,
+            ExtendedKeyUsagePurpose::ServerAuth,
+            false,
+        );
         let (client_pem, client_key) = leaf(
             &issuer,
             vec!["logferry-agent".into()],
             ExtendedKeyUsagePurpose::ClientAuth,
+            false,
         );
         Pki {
             ca_cert: write("ca.pem", ca_pem),
@@ -79,6 +93,8 @@ impl Pki {
             client_cert: write("client.pem", client_pem),
             client_key: write("client.key", client_key),
             other_ca_cert: write("other-ca.pem", other_ca_pem),
+            expired_server_cert: write("expired-server.pem", expired_pem),
+            expired_server_key: write("expired-server.key", expired_key),
             dir,
         }
     }
@@ -116,11 +132,13 @@ fn new_ca(name: &str) -> (String, Issuer<'static, KeyPair>) {
     (cert.pem(), Issuer::new(params, key))
 }
 
-/// A certificate for `names` signed by `issuer`: (certificate PEM, private key PEM).
+/// A certificate for `names` signed by `issuer` (valid only in 2019 if `expired`): (certificate
+/// PEM, private key PEM).
 fn leaf(
     issuer: &Issuer<'static, KeyPair>,
     names: Vec<String>,
     usage: ExtendedKeyUsagePurpose,
+    expired: bool,
 ) -> (String, String) {
     let key = KeyPair::generate().expect("generate key");
     let mut params = CertificateParams::new(names.clone()).expect("leaf params");
@@ -130,6 +148,10 @@ fn leaf(
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     params.extended_key_usages = vec![usage];
     params.use_authority_key_identifier_extension = true;
+    if expired {
+        params.not_before = rcgen::date_time_ymd(2019, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2020, 1, 1);
+    }
     let cert = params.signed_by(&key, issuer).expect("sign leaf");
     (cert.pem(), key.serialize_pem())
 }

@@ -50,7 +50,9 @@ impl FileSource {
         }
         self.truncated.insert(original, tail.epoch.wrapping_add(1));
         tail.continue_in(file, id, path);
-        self.tails.insert((id.dev, id.ino), tail);
+        let key = (id.dev, id.ino);
+        self.parked.remove(&key);
+        self.tails.insert(key, tail);
     }
 
     /// Sets the reading of a truncated file aside until the next scan has looked for its copy.
