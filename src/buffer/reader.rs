@@ -155,6 +155,7 @@ impl Reader {
             bytes: Bytes::from(r.payload),
             events,
             ack: AckToken::new(1, receipt),
+            index: None,
         });
         self.sink_metrics.queued(events);
         if self.output.blocking_send(batch).is_err() {
