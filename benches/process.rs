@@ -68,6 +68,7 @@ fn bench_send_chunk(c: &mut Criterion) {
     };
     let sink = SinkInput {
         format: common::wire(),
+        topic: None,
         queue,
         metrics: Arc::new(SinkMetrics::new(16)),
     };

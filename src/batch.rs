@@ -15,6 +15,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::checkpoint::FileRange;
 use crate::metrics::DeliveryTiming;
+use crate::routing::EventIndex;
 
 /// What a fully acknowledged batch of a file source proves was delivered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,6 +116,9 @@ pub struct EncodedBatch {
     pub bytes: Bytes,
     pub events: usize,
     pub ack: AckToken,
+    /// Where each event lies and where it goes, for sinks that send events one by one (Kafka);
+    /// `None` for sinks that write whole batches.
+    pub index: Option<EventIndex>,
 }
 
 impl EncodedBatch {

@@ -20,6 +20,7 @@ pub mod process;
 pub mod query;
 pub mod records;
 pub mod reload;
+pub mod routing;
 pub mod sinks;
 pub mod sources;
 pub mod tap;

@@ -30,11 +30,13 @@ use crate::metrics::{api, Metrics, SinkMetrics};
 use crate::normalise::Normaliser;
 use crate::process::{Processor, SinkInput};
 use crate::sinks::console::{self, ConsoleSink};
+use crate::sinks::kafka::KafkaSink;
 use crate::sinks::syslog::SyslogSink;
 use crate::sources::archive::ArchiveSource;
 use crate::sources::file::FileSource;
 use crate::sources::http::HttpListener;
 use crate::sources::intake;
+use crate::sources::kafka::KafkaSource;
 use crate::sources::syslog::SyslogListener;
 use crate::tap::{TapHub, TapPoint};
 
@@ -95,6 +97,7 @@ pub async fn run_until(
         let capacity = match &sink.kind {
             SinkKind::Syslog(s) => s.queue_batches,
             SinkKind::Console(_) => console::QUEUE_BATCHES,
+            SinkKind::Kafka(k) => k.queue_batches,
         };
         // A disk buffer is the reservoir: the sink's own queue then only bridges the reader's reads.
         let sink_queue = match sink.disk_buffer {
@@ -111,6 +114,12 @@ pub async fn run_until(
             }
             SinkKind::Syslog(s) => {
                 let sink = SyslogSink::new(name, s).with_context(|| format!("sink {name:?}"))?;
+                let sink_metrics = sink.metrics();
+                sinks.spawn(sink.run(rx, abort.clone()));
+                sink_metrics
+            }
+            SinkKind::Kafka(k) => {
+                let sink = KafkaSink::new(name, k).with_context(|| format!("sink {name:?}"))?;
                 let sink_metrics = sink.metrics();
                 sinks.spawn(sink.run(rx, abort.clone()));
                 sink_metrics
@@ -140,7 +149,7 @@ pub async fn run_until(
         queues.insert(name.clone(), (tx, sink_metrics));
     }
 
-    let mut stops = Vec::new();
+    let mut stops: Vec<Box<dyn Fn() + Send>> = Vec::new();
     let mut sources = Vec::new();
     for (name, source) in &config.sources {
         let outputs = config
@@ -151,13 +160,18 @@ pub async fn run_until(
                 let (queue, sink_metrics) = queues.get(sink_name)?;
                 Some(SinkInput {
                     format: sink.wire_format(),
+                    topic: sink.topic_template(),
                     queue: queue.clone(),
                     metrics: Arc::clone(sink_metrics),
                 })
             })
             .collect();
-        let normaliser =
+        let mut normaliser =
             Normaliser::new(&source.settings()).with_context(|| format!("source {name:?}"))?;
+        if matches!(source, SourceConfig::Kafka(_)) {
+            // Another agent's output on the bus keeps the device and taxonomy it was given.
+            normaliser = normaliser.with_passthrough();
+        }
         let counters = metrics.add_source(name, source.format());
         let source_metrics = Arc::clone(&counters.source);
         let processor = Processor::new(normaliser, outputs, counters)
@@ -172,10 +186,22 @@ pub async fn run_until(
                     ack_tx.clone(),
                     source_metrics,
                 );
-                stops.push(file_source.stop_handle());
+                let stop = file_source.stop_handle();
+                stops.push(Box::new(move || stop.stop()));
                 let thread = std::thread::Builder::new()
                     .name(format!("source-{name}"))
                     .spawn(move || file_source.run())
+                    .with_context(|| format!("starting source {name:?}"))?;
+                sources.push(thread);
+            }
+            SourceConfig::Kafka(kafka) => {
+                let kafka_source = KafkaSource::new(name, kafka, processor)
+                    .with_context(|| format!("source {name:?}"))?;
+                let stop = kafka_source.stop_handle();
+                stops.push(Box::new(move || stop.stop()));
+                let thread = std::thread::Builder::new()
+                    .name(format!("source-{name}"))
+                    .spawn(move || kafka_source.run())
                     .with_context(|| format!("starting source {name:?}"))?;
                 sources.push(thread);
             }
@@ -211,7 +237,8 @@ pub async fn run_until(
                     Arc::clone(&checkpoints),
                     ack_tx.clone(),
                 );
-                stops.push(archive_source.stop_handle());
+                let stop = archive_source.stop_handle();
+                stops.push(Box::new(move || stop.stop()));
                 let thread = std::thread::Builder::new()
                     .name(format!("source-{name}"))
                     .spawn(move || archive_source.run())
@@ -259,7 +286,7 @@ pub async fn run_until(
     };
     if !sources_ended {
         for stop in &stops {
-            stop.stop();
+            stop();
         }
     }
     listeners_stop.cancel();

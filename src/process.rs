@@ -18,6 +18,7 @@ use crate::encode::Encoder;
 use crate::event::{Event, EventTime, Value};
 use crate::metrics::{DeliveryTiming, SinkMetrics, SourceCounters};
 use crate::normalise::{Normaliser, RecordContext};
+use crate::routing::{IndexBuilder, TopicTemplate};
 use crate::sources::tail::Chunk;
 use crate::tap::TapPoint;
 
@@ -25,14 +26,18 @@ use crate::tap::TapPoint;
 #[derive(Debug)]
 pub struct SinkInput {
     pub format: WireFormat,
+    /// The topic of each event, for a sink that sends events one by one (its batches then carry
+    /// an [`EventIndex`](crate::routing::EventIndex)).
+    pub topic: Option<TopicTemplate>,
     pub queue: BatchSender,
     pub metrics: Arc<SinkMetrics>,
 }
 
-/// The sinks of one wire format.
+/// The sinks of one wire format (and topic template, for sinks that need an event index).
 #[derive(Debug)]
 struct Route {
     encoder: Encoder,
+    index: Option<IndexBuilder>,
     sinks: Vec<(BatchSender, Arc<SinkMetrics>)>,
     buffer: Vec<u8>,
 }
@@ -91,13 +96,14 @@ impl Processor {
         let mut routes: Vec<Route> = Vec::new();
         for sink in sinks {
             let target = (sink.queue, sink.metrics);
-            match routes
-                .iter_mut()
-                .find(|r| r.encoder.format() == sink.format)
-            {
+            match routes.iter_mut().find(|r| {
+                r.encoder.format() == sink.format
+                    && r.index.as_ref().map(IndexBuilder::template) == sink.topic.as_ref()
+            }) {
                 Some(route) => route.sinks.push(target),
                 None => routes.push(Route {
                     encoder: Encoder::new(sink.format),
+                    index: sink.topic.map(IndexBuilder::new),
                     sinks: vec![target],
                     buffer: Vec::new(),
                 }),
@@ -168,7 +174,8 @@ impl Processor {
         }
         let source_name = self.normaliser.source_name(origin);
         let peer = sender.map(|s| s.peer.to_canonical().to_string());
-        let mut event = Event::new(self.normaliser.device_name(), source_name);
+        let device_name = self.normaliser.device_name();
+        let mut event = Event::new(device_name, source_name);
         let mut parse_failures = 0;
         let mut tap = self.tap.as_mut();
         if tap.as_mut().is_some_and(|tap| !tap.start_chunk()) {
@@ -176,6 +183,9 @@ impl Processor {
         }
         for record in &chunk.records {
             event.reset();
+            // A passed-through event names its own device and source; the next starts afresh.
+            event.device_name = device_name;
+            event.source_name = source_name;
             let ctx = RecordContext {
                 now,
                 truncated: record.truncated,
@@ -187,7 +197,11 @@ impl Processor {
             }
             parse_failures += u64::from(event.parse_error.is_some());
             for route in &mut self.routes {
+                let start = route.buffer.len();
                 route.encoder.write(&event, &mut route.buffer);
+                if let Some(index) = &mut route.index {
+                    index.add(&event, &route.buffer, start);
+                }
             }
             if let Some(tap) = &mut tap {
                 tap.event(&event);
@@ -211,6 +225,7 @@ impl Processor {
                 bytes: Bytes::from(bytes),
                 events,
                 ack: ack.clone(),
+                index: route.index.as_mut().map(IndexBuilder::take),
             });
             for (queue, metrics) in &route.sinks {
                 metrics.queued(events);

@@ -28,6 +28,7 @@ use tokio::sync::mpsc;
 use crate::config::{self, Config, SinkKind, SourceConfig};
 use crate::normalise::Normaliser;
 use crate::pipeline;
+use crate::sinks::kafka::KafkaSink;
 use crate::sinks::syslog::SyslogSink;
 
 /// How long file changes must stop before a reload is tried.
@@ -159,8 +160,15 @@ pub fn load_checked(path: &Path) -> anyhow::Result<Config> {
         }
     }
     for (name, sink) in &config.sinks {
-        if let SinkKind::Syslog(s) = &sink.kind {
-            SyslogSink::new(name, s).with_context(|| format!("sink {name:?}"))?;
+        match &sink.kind {
+            SinkKind::Syslog(s) => {
+                SyslogSink::new(name, s).with_context(|| format!("sink {name:?}"))?;
+            }
+            // librdkafka checks its settings when a client is created (it connects only later).
+            SinkKind::Kafka(k) => {
+                KafkaSink::new(name, k).with_context(|| format!("sink {name:?}"))?;
+            }
+            SinkKind::Console(_) => {}
         }
     }
     Ok(config)

@@ -168,6 +168,7 @@ impl Reader {
             bytes: payload,
             events,
             ack: AckToken::new(1, receipt),
+            index: None,
         });
         self.sink_metrics.queued(events);
         if self.output.blocking_send(batch).is_err() {

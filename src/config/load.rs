@@ -12,8 +12,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{
-    default_data_dir, default_shutdown_timeout, humantime_serde, ApiConfig, BufferSection, Config,
-    ConsoleSinkConfig, FileSourceConfig, SinkConfig, SinkKind, SourceConfig, SyslogSinkConfig,
+    default_data_dir, default_shutdown_timeout, humantime_serde, kafka, ApiConfig, BufferSection,
+    Config, ConsoleSinkConfig, FileSourceConfig, KafkaSinkConfig, SinkConfig, SinkKind,
+    SourceConfig, SyslogSinkConfig,
 };
 
 /// A problem found in a configuration, with where it is.
@@ -131,6 +132,7 @@ struct RawConfig {
 enum RawSink {
     Console(ConsoleSinkConfig),
     Syslog(Box<SyslogSinkConfig>),
+    Kafka(Box<KafkaSinkConfig>),
 }
 
 impl RawSink {
@@ -138,13 +140,16 @@ impl RawSink {
         match self {
             RawSink::Console(c) => &c.inputs,
             RawSink::Syslog(s) => &s.inputs,
+            RawSink::Kafka(k) => &k.inputs,
         }
     }
 
-    fn buffer(&self) -> &BufferSection {
+    /// `None` for Kafka sinks: their batches carry an event index a disk buffer does not keep.
+    fn buffer(&self) -> Option<&BufferSection> {
         match self {
-            RawSink::Console(c) => &c.buffer,
-            RawSink::Syslog(s) => &s.buffer,
+            RawSink::Console(c) => Some(&c.buffer),
+            RawSink::Syslog(s) => Some(&s.buffer),
+            RawSink::Kafka(_) => None,
         }
     }
 }
@@ -162,6 +167,9 @@ impl RawConfig {
             match source {
                 SourceConfig::File(file) => {
                     check_file_source(name, file, source_at(name), &mut problems)
+                }
+                SourceConfig::Kafka(k) => {
+                    kafka::check_source(name, k, source_at(name), &mut problems)
                 }
                 SourceConfig::Archive(_) => {}
                 network => {
@@ -185,10 +193,16 @@ impl RawConfig {
                     ));
                 }
             }
-            if let RawSink::Syslog(s) = sink {
-                check_syslog(name, s, sink_at(name), &mut problems);
+            match sink {
+                RawSink::Syslog(s) => check_syslog(name, s, sink_at(name), &mut problems),
+                RawSink::Kafka(k) => kafka::check(name, k, sink_at(name), &mut problems),
+                RawSink::Console(_) => {}
             }
-            for problem in sink.buffer().problems() {
+            for problem in sink
+                .buffer()
+                .map(BufferSection::problems)
+                .unwrap_or_default()
+            {
                 problems.push((sink_at(name), format!("sink {name:?}: {problem}")));
             }
         }
@@ -214,10 +228,11 @@ impl RawConfig {
                     .iter()
                     .map(|i| i.get_ref().clone())
                     .collect();
-                let disk_buffer = sink.buffer().disk();
+                let disk_buffer = sink.buffer().and_then(BufferSection::disk);
                 let kind = match sink {
                     RawSink::Console(c) => SinkKind::Console(c),
                     RawSink::Syslog(s) => SinkKind::Syslog(s),
+                    RawSink::Kafka(k) => SinkKind::Kafka(k),
                 };
                 (
                     name,
@@ -478,9 +493,10 @@ impl<'de> Visitor<'de> for ComponentsSeed<'_> {
                         Some("file") => SourceConfig::File(map.next_value()?),
                         Some("syslog") => SourceConfig::Syslog(map.next_value()?),
                         Some("http") => SourceConfig::Http(map.next_value()?),
+                        Some("kafka") => SourceConfig::Kafka(map.next_value()?),
                         other => {
                             return Err(A::Error::custom(format!(
-                                "source {name:?}: unknown type {:?}; expected \"file\", \"syslog\" or \"http\"",
+                                "source {name:?}: unknown type {:?}; expected \"file\", \"syslog\", \"http\" or \"kafka\"",
                                 other.unwrap_or_default()
                             )))
                         }
@@ -492,9 +508,10 @@ impl<'de> Visitor<'de> for ComponentsSeed<'_> {
                     let sink = match kind {
                         Some("console") => RawSink::Console(map.next_value()?),
                         Some("syslog") => RawSink::Syslog(Box::new(map.next_value()?)),
+                        Some("kafka") => RawSink::Kafka(Box::new(map.next_value()?)),
                         other => {
                             return Err(A::Error::custom(format!(
-                            "sink {name:?}: unknown type {:?}; expected \"syslog\" or \"console\"",
+                            "sink {name:?}: unknown type {:?}; expected \"syslog\", \"kafka\" or \"console\"",
                             other.unwrap_or_default()
                         )))
                         }

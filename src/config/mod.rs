@@ -13,11 +13,15 @@ use logferry_parsers::log_format::{self, Layout, Syntax};
 use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
+use crate::routing::TopicTemplate;
+
 mod buffer;
+mod kafka;
 mod load;
 mod net;
 
 pub use buffer::{BufferKind, BufferSection, DiskBufferConfig, WhenFull, MIN_DISK_BUFFER_BYTES};
+pub use kafka::{Compression, KafkaSinkConfig, KafkaSourceConfig, SettingValue};
 pub(crate) use load::line_column;
 pub use load::{load_file, parse, ConfigErrors, ConfigProblem};
 pub use net::{
@@ -127,6 +131,7 @@ pub enum SourceConfig {
     Http(HttpSourceConfig),
     /// Finished files sent once by `logferry send`; never read from a configuration file.
     Archive(crate::sources::archive::ArchiveSourceConfig),
+    Kafka(KafkaSourceConfig),
 }
 
 impl SourceConfig {
@@ -137,6 +142,7 @@ impl SourceConfig {
             SourceConfig::Syslog(s) => s.settings(),
             SourceConfig::Http(h) => h.settings(),
             SourceConfig::Archive(a) => a.settings.clone(),
+            SourceConfig::Kafka(k) => k.settings(),
         }
     }
 
@@ -147,6 +153,7 @@ impl SourceConfig {
             SourceConfig::Syslog(s) => s.format,
             SourceConfig::Http(_) => Format::Json,
             SourceConfig::Archive(a) => a.settings.format,
+            SourceConfig::Kafka(k) => k.format,
         }
     }
 
@@ -157,6 +164,7 @@ impl SourceConfig {
             SourceConfig::Syslog(s) => s.cpr_key_file.as_ref().map(|k| k.get_ref()),
             SourceConfig::Http(h) => h.cpr_key_file.as_ref().map(|k| k.get_ref()),
             SourceConfig::Archive(a) => a.settings.cpr_key_file.as_ref(),
+            SourceConfig::Kafka(k) => k.cpr_key_file.as_ref(),
         }
     }
 
@@ -164,7 +172,9 @@ impl SourceConfig {
     /// files (watched by reload).
     pub fn listener_files(&self) -> Vec<PathBuf> {
         let (tls, tokens) = match self {
-            SourceConfig::File(_) | SourceConfig::Archive(_) => return Vec::new(),
+            SourceConfig::File(_) | SourceConfig::Archive(_) | SourceConfig::Kafka(_) => {
+                return Vec::new()
+            }
             SourceConfig::Syslog(s) => (s.tls.as_ref(), None),
             SourceConfig::Http(h) => (h.tls.as_ref(), Some(h.tokens.get_ref())),
         };
@@ -333,6 +343,20 @@ impl SinkConfig {
                 framing: s.framing,
                 include_msg: s.include_msg,
             },
+            SinkKind::Kafka(k) => WireFormat {
+                encoding: k.encoding,
+                rfc5424: false,
+                framing: Framing::Lf,
+                include_msg: k.include_msg,
+            },
+        }
+    }
+
+    /// The topic of each event, for sinks that send events one by one; `None` for the others.
+    pub fn topic_template(&self) -> Option<TopicTemplate> {
+        match &self.kind {
+            SinkKind::Kafka(k) => Some(k.topic.clone()),
+            SinkKind::Console(_) | SinkKind::Syslog(_) => None,
         }
     }
 }
@@ -341,6 +365,7 @@ impl SinkConfig {
 pub enum SinkKind {
     Console(ConsoleSinkConfig),
     Syslog(Box<SyslogSinkConfig>),
+    Kafka(Box<KafkaSinkConfig>),
 }
 
 /// `[sinks.NAME]` with `type = "console"`: one event per line on stdout.

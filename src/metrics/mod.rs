@@ -110,6 +110,9 @@ pub struct SinkMetrics {
     failing: AtomicBool,
     ever_connected: AtomicBool,
     pub reconnects: Counter,
+    /// Events the destination refuses for good (a Kafka message over the broker's size limit),
+    /// dropped and logged.
+    pub rejected: Counter,
 }
 
 impl SinkMetrics {
@@ -446,7 +449,7 @@ impl Metrics {
 
     fn render_sinks(&self, e: &mut Exposition) {
         type SinkFamily = (&'static str, Kind, &'static str, fn(&SinkMetrics) -> i64);
-        let families: [SinkFamily; 7] = [
+        let families: [SinkFamily; 8] = [
             (
                 "logferry_sink_events_total",
                 Kind::Counter,
@@ -488,6 +491,12 @@ impl Metrics {
                 Kind::Counter,
                 "Connections established after the sink's first one.",
                 |s| s.reconnects.get() as i64,
+            ),
+            (
+                "logferry_sink_rejected_events_total",
+                Kind::Counter,
+                "Events the destination refuses for good (Kafka: larger than the broker takes), dropped and logged.",
+                |s| s.rejected.get() as i64,
             ),
         ];
         for (name, kind, help, value) in families {

@@ -11,6 +11,7 @@ pub mod cpr;
 pub mod java;
 pub mod json;
 pub mod kv;
+pub mod passthrough;
 pub mod syslog;
 pub mod text;
 pub mod time;
@@ -46,6 +47,8 @@ pub struct Normaliser {
     device_name: String,
     source_name: Option<String>,
     redactor: Option<CprRedactor>,
+    /// `json` records that are logferry events pass through as they are ([`passthrough`]).
+    passthrough: bool,
 }
 
 impl Normaliser {
@@ -74,7 +77,16 @@ impl Normaliser {
             device_name: settings.device_name.clone().unwrap_or_else(host_name),
             source_name: settings.source_name.clone(),
             redactor,
+            passthrough: false,
         })
+    }
+
+    /// With `format = "json"`, records that are events logferry wrote (its `json` encoding) keep
+    /// their norm_id, device_name and fields instead of being mapped as JSON logs. For sources that
+    /// read other agents' output (Kafka).
+    pub fn with_passthrough(mut self) -> Self {
+        self.passthrough = true;
+        self
     }
 
     /// The `device_name` events of this source carry.
@@ -126,6 +138,10 @@ impl Normaliser {
             Format::ApacheAccess => self.map_access(record, event, "apache"),
             Format::NginxAccess => self.map_access(record, event, "nginx"),
             Format::Syslog => syslog::map(record, &self.clock, ctx.now, event),
+            Format::Json if self.passthrough => passthrough::map(record, event).or_else(|_| {
+                undo_mapping(event, ctx.now);
+                json::map(record, event)
+            }),
             Format::Json => json::map(record, event),
             Format::ApacheError => web_error::map_apache(record, &self.clock, ctx.now, event),
             Format::NginxError => web_error::map_nginx(record, &self.clock, ctx.now, event),

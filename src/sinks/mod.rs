@@ -4,5 +4,7 @@ mod acked;
 pub mod backoff;
 mod connection;
 pub mod console;
+pub mod kafka;
+mod kafka_client;
 pub mod syslog;
 pub mod tls;

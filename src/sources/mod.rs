@@ -5,6 +5,8 @@ pub mod file;
 pub mod fingerprint;
 pub mod http;
 pub mod intake;
+pub mod kafka;
+mod kafka_offsets;
 pub mod lines;
 pub mod multiline;
 pub mod rlimit;

@@ -17,6 +17,7 @@ mod collector;
 pub mod dashboard;
 mod frames;
 pub mod inprocess;
+pub mod kafka;
 
 #[allow(unused_imports)]
 pub use collector::{Collector, CollectorOptions, ReadMode, ServerTls};
@@ -255,6 +256,7 @@ impl Acks {
             bytes,
             events,
             ack: AckToken::new(1, receipt),
+            index: None,
         })
     }
 
