@@ -29,7 +29,7 @@ use tokio::runtime::Handle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::log::{Segment, Shared};
+use super::log::{Recent, Segment, Shared};
 use super::record::{self, HEADER_LEN, SEGMENT_MAGIC};
 use super::recover::segment_name;
 use crate::batch::{AckToken, BatchReceiver, EncodedBatch};
@@ -276,8 +276,17 @@ impl Writer {
             let _ = current.file.set_len(current.len);
             return Err(e).with_context(|| format!("writing {}", current.path.display()));
         }
+        let offset = current.len;
         current.len += stored;
         let mut log = self.shared.lock();
+        log.appended(Recent {
+            segment: current.first_seq,
+            offset,
+            stored_len: stored,
+            seq: self.next_seq,
+            events,
+            payload: batch.bytes.clone(),
+        });
         if let Some(segment) = log
             .segments
             .back_mut()
