@@ -4,7 +4,7 @@
 //! a bounded channel; one OS thread per source receives them and runs the [`Processor`], which blocks
 //! while a sink's queue is full. The channel then fills up, and a TCP listener's `send().await` waits:
 //! it stops reading its sockets, so the senders' TCP windows close (backpressure, nothing lost). UDP
-//! and HTTP use `try_send` instead and count a drop or answer 503.
+//! uses `try_send` instead and counts a drop; HTTP waits briefly, then answers 503.
 //!
 //! Acknowledgement: each delivery carries the [`Receipt`] the source wants run once every sink
 //! acknowledged its events (an HTTP source answers its request then; a syslog source has nothing

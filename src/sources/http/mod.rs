@@ -6,8 +6,9 @@
 //! handed on ([`body`]), then normalised as `format = "json"`.
 //!
 //! Acknowledgement: a request's records travel as one chunk whose [`crate::batch::Receipt`] answers
-//! the request. 200 is sent only after every sink of the source acknowledged the events; a full
-//! pipeline answers 503 with `Retry-After` at once, and no acknowledgement within `ack_timeout`
+//! the request. 200 is sent only after every sink of the source acknowledged the events; a
+//! pipeline that has no room for them within half a second answers 503 with `Retry-After`, and no
+//! acknowledgement within `ack_timeout`
 //! answers 503 too (the events may still be delivered then: a retry can duplicate, never lose).
 //! `GET /v1/openapi.json` serves the OpenAPI 3 description (`docs/openapi.json`).
 

@@ -11,7 +11,6 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, ALLOW, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
-use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::oneshot;
 
 use super::body::{self, Numbering};
@@ -22,6 +21,10 @@ use crate::sources::tail::Chunk;
 
 /// The OpenAPI 3 description served at `GET /v1/openapi.json`.
 pub const OPENAPI: &str = include_str!("../../../docs/openapi.json");
+
+/// How long a request waits for room in the pipeline before it is refused with 503 (absorbs
+/// bursts of concurrent requests without holding clients while the pipeline is really full).
+const ENQUEUE_WAIT: Duration = Duration::from_millis(500);
 
 /// Seconds a client is asked to wait after a 503.
 const RETRY_AFTER_SECONDS: &str = "1";
@@ -148,11 +151,13 @@ impl Endpoint {
                 let _ = delivered.send(());
             }),
         };
-        match self.intake.try_send(delivery) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_) | TrySendError::Closed(_)) => {
-                return self.busy("the pipeline is full; nothing of this request was accepted")
-            }
+        if self
+            .intake
+            .send_timeout(delivery, ENQUEUE_WAIT)
+            .await
+            .is_err()
+        {
+            return self.busy("the pipeline is full; nothing of this request was accepted");
         }
         match tokio::time::timeout(self.ack_timeout, acknowledged).await {
             Ok(Ok(())) => json(StatusCode::OK, format!("{{\"accepted\":{accepted}}}")),
