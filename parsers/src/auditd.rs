@@ -27,11 +27,12 @@ pub struct AuditRecord<'a> {
 /// Parses the record header; the fields are read from `body` with [`fields`]. Never panics;
 /// allocates nothing.
 pub fn parse(line: &[u8]) -> Result<AuditRecord<'_>, ParseError> {
-    let line = trim_eol(line);
+    // Cut at the enriched part first, so a line end before the separator is trimmed too.
     let line = match memchr::memchr(0x1d, line) {
         Some(gs) => line.get(..gs).unwrap_or(line),
         None => line,
     };
+    let line = trim_eol(line);
     let mut at = 0;
     let mut node = None;
     if let Some(rest) = line.strip_prefix(b"node=") {
@@ -263,6 +264,9 @@ mod tests {
         let r = parse(SEEDS[2]).unwrap();
         assert_eq!(r.node, Some(&b"web01"[..]));
         assert!(r.body.ends_with(b"key=(null)"), "enriched part dropped");
+        // Found by the `auditd` fuzz target: a CR before the enriched separator stayed in the body.
+        let r = parse(b"type=X msg=audit(1.5:7): pid=1\r\n\x1dUID=root").unwrap();
+        assert_eq!(r.body, b"pid=1");
         let r = parse(b"type=DAEMON_START msg=audit(1.5:0): ").unwrap();
         assert_eq!((r.seconds, r.millis, r.body), (1, 500, &b""[..]));
         let r = parse(b"type=X msg=audit(1122475266.4294965305:0): initialized").unwrap();

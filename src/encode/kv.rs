@@ -103,7 +103,7 @@ const ESCAPE: [bool; 256] = {
 
 fn all_bare(bytes: &[u8]) -> bool {
     let mut chunks = bytes.chunks_exact(16);
-    let whole = chunks.all(|c| c.iter().fold(true, |ok, &b| ok & is_bare(b)));
+    let whole = chunks.all(|c| c.iter().fold(0, |bad, &b| bad | u8::from(!is_bare(b))) == 0);
     whole && chunks.remainder().iter().all(|&b| BARE[usize::from(b)])
 }
 
@@ -116,6 +116,33 @@ fn string(text: &str, out: &mut Vec<u8>) {
     }
     out.reserve(bytes.len() + 2);
     out.push(b'"');
+    if has_control(bytes) {
+        escape_each(bytes, out);
+    } else {
+        // Only `"` and `\` need escaping: copy the runs between them whole.
+        let mut rest = bytes;
+        while let Some(i) = memchr::memchr2(b'"', b'\\', rest) {
+            let (clean, tail) = rest.split_at(i);
+            out.extend_from_slice(clean);
+            escape(tail[0], out);
+            rest = &tail[1..];
+        }
+        out.extend_from_slice(rest);
+    }
+    out.push(b'"');
+}
+
+/// Whether `bytes` holds a control character (below 0x20, or 0x7f); 32 bytes at a time, branch-free
+/// inside a chunk (an OR of bytes, not of bools) so the check compiles to a few vector instructions.
+fn has_control(bytes: &[u8]) -> bool {
+    let control = |b: u8| u8::from((b < 0x20) | (b == 0x7f));
+    let mut chunks = bytes.chunks_exact(32);
+    chunks.any(|c| c.iter().fold(0, |any, &b| any | control(b)) != 0)
+        || chunks.remainder().iter().any(|&b| control(b) != 0)
+}
+
+/// Writes every byte of `bytes`, escaping those that need it (the rare path: control characters).
+fn escape_each(bytes: &[u8], out: &mut Vec<u8>) {
     let mut rest = bytes;
     loop {
         let clean = clean_prefix(rest);
@@ -124,7 +151,6 @@ fn string(text: &str, out: &mut Vec<u8>) {
         escape(b, out);
         rest = &rest[clean + 1..];
     }
-    out.push(b'"');
 }
 
 /// How many leading bytes of `bytes` need no escaping (16 at a time while none does).
@@ -188,6 +214,31 @@ mod tests {
             "a+b@c_d-e.f:g/h0123456789XYZ"
         );
         assert_eq!(s("[x]"), "\"[x]\"");
+        assert_eq!(s("\"\\\""), "\"\\\"\\\\\\\"\"");
+        let long = format!(
+            "{}\"{}\\{}",
+            "a b".repeat(20),
+            "c".repeat(40),
+            "d".repeat(33)
+        );
+        assert_eq!(
+            s(&long),
+            format!(
+                "\"{}\\\"{}\\\\{}\"",
+                "a b".repeat(20),
+                "c".repeat(40),
+                "d".repeat(33)
+            )
+        );
+        let control = format!("{}\"\u{1b}[0m{}\\", "x ".repeat(20), "y".repeat(40));
+        assert_eq!(
+            s(&control),
+            format!(
+                "\"{}\\\"\\u001b[0m{}\\\\\"",
+                "x ".repeat(20),
+                "y".repeat(40)
+            )
+        );
         assert_eq!(
             s("long text of more than sixteen bytes \"quoted\" and \u{7f}"),
             "\"long text of more than sixteen bytes \\\"quoted\\\" and \\u007f\""

@@ -30,19 +30,6 @@ const NORM_IDS: &[&str] = &[
     "Raw",
 ];
 
-/// The keys the encoder writes itself, which are not fields.
-const FIXED: &[&str] = &[
-    "log_ts",
-    "norm_id",
-    "label",
-    "device_name",
-    "source_name",
-    "severity",
-    "facility",
-    "msg",
-    "parse_error",
-];
-
 /// The names an event borrows from its record.
 #[derive(Deserialize)]
 struct Names<'a> {
@@ -97,7 +84,7 @@ pub fn map<'a>(line: &'a [u8], event: &mut Event<'a>) -> MapResult {
         .and_then(Json::as_str)
         .map(str::to_string);
     for (name, value) in root {
-        if FIXED.contains(&name.as_str()) {
+        if super::json::FIXED.contains(&name.as_str()) {
             continue;
         }
         let value = match value {

@@ -81,7 +81,11 @@ pub fn address<'a>(
     host_field: &'static str,
     raw: &'a [u8],
 ) {
-    if let Some(ip) = ip_text(raw) {
+    if is_ipv4(raw) {
+        // Already canonical: slice the record's checked text instead of checking the bytes again.
+        let ip = event.record.str(raw);
+        event.dynamic(Cow::Borrowed(ip_field), Value::Ip(ip));
+    } else if let Some(ip) = ip_text(raw) {
         event.dynamic(Cow::Borrowed(ip_field), Value::Ip(ip));
     } else {
         event.text(host_field, raw);
@@ -90,6 +94,10 @@ pub fn address<'a>(
 
 /// The IP address in `raw` in its canonical text form (IPv6 compressed), borrowed when `raw` already is.
 pub fn ip_text(raw: &[u8]) -> Option<Cow<'_, str>> {
+    if is_ipv4(raw) {
+        // ASCII digits and dots only, so this check cannot fail.
+        return std::str::from_utf8(raw).ok().map(Cow::Borrowed);
+    }
     let text = std::str::from_utf8(raw).ok()?;
     let ip: IpAddr = text.parse().ok()?;
     match ip {
@@ -111,6 +119,27 @@ pub fn ip_text(raw: &[u8]) -> Option<Cow<'_, str>> {
             })
         }
     }
+}
+
+/// Whether `raw` is dotted-quad IPv4 text as `Ipv4Addr`'s parser accepts it (four decimal octets of at
+/// most 255, no leading zero), without its general-purpose parser: most addresses in logs are IPv4.
+fn is_ipv4(raw: &[u8]) -> bool {
+    let mut octets = 0;
+    for part in raw.split(|&b| b == b'.') {
+        octets += 1;
+        let canonical = match part {
+            [d] => d.is_ascii_digit(),
+            [b'1'..=b'9', d] => d.is_ascii_digit(),
+            [b'1', d, e] => d.is_ascii_digit() && e.is_ascii_digit(),
+            [b'2', b'0'..=b'4', d] => d.is_ascii_digit(),
+            [b'2', b'5', b'0'..=b'5'] => true,
+            _ => false,
+        };
+        if !canonical || octets > 4 {
+            return false;
+        }
+    }
+    octets == 4
 }
 
 /// A decimal integer written canonically: no sign, no leading zero, at most 18 digits.
@@ -170,6 +199,38 @@ mod tests {
         assert_eq!(snake_case("already_snake"), "already_snake");
         assert_eq!(snake_case("x-forwarded-for"), "x_forwarded_for");
         assert_eq!(snake_case("@timestamp"), "timestamp");
+    }
+
+    #[test]
+    fn ipv4_check_agrees_with_the_standard_parser() {
+        let mut cases: Vec<String> = (0..1000)
+            .flat_map(|n| [format!("{n}"), format!("0{n}"), format!("00{n}")])
+            .map(|octet| format!("10.{octet}.0.1"))
+            .collect();
+        for text in [
+            "1.2.3.4",
+            "255.255.255.255",
+            "0.0.0.0",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1..3.4",
+            ".1.2.3",
+            "1.2.3.",
+            "1.2.3.4 ",
+            "+1.2.3.4",
+            "1.2.3.a",
+            "256.1.1.1",
+            "1.2.3.1000",
+            "",
+            "::1",
+            "1.2.3.4:80",
+        ] {
+            cases.push(text.into());
+        }
+        for text in &cases {
+            let std = text.parse::<std::net::Ipv4Addr>().is_ok();
+            assert_eq!(is_ipv4(text.as_bytes()), std, "{text:?}");
+        }
     }
 
     #[test]

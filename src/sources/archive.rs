@@ -34,7 +34,7 @@ use crate::checkpoint::{Checkpoints, FileId, FileRange};
 use crate::config::SourceSettings;
 use crate::normalise::time::event_time_now;
 use crate::process::Processor;
-use crate::sources::file::StopHandle;
+use crate::sources::stop::StopHandle;
 
 /// How many bytes at each end of a file identify it.
 const IDENTITY_BYTES: usize = 4096;

@@ -49,10 +49,11 @@ use std::time::{Duration, Instant};
 use super::fingerprint::{identify, same_head};
 use super::multiline::{MultilineFramer, StartRule};
 use super::rlimit::{open_file_limit, raise_open_file_limit};
+use super::stop::StopHandle;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::tail::{Chunk, FileTail, CHUNK_BYTES};
-use super::watch::DirWatcher;
+use super::watch::{DirWatcher, Written};
 use crate::batch::{Delivered, Receipt};
 use crate::checkpoint::{Checkpoints, FileId, FileRange};
 use crate::config::{FileSourceConfig, ReadFrom};
@@ -74,34 +75,6 @@ const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 
 /// A followed file: device and inode.
 type Key = (u64, u64);
-
-/// Tells a running source thread to stop.
-#[derive(Debug, Clone)]
-pub struct StopHandle {
-    stop: Arc<AtomicBool>,
-    /// Wakes a source that sleeps between reads.
-    wake: Option<SyncSender<()>>,
-}
-
-impl StopHandle {
-    /// A handle for a source that checks the returned flag between chunks and never sleeps long.
-    pub fn new() -> (StopHandle, Arc<AtomicBool>) {
-        let stop = Arc::new(AtomicBool::new(false));
-        let handle = StopHandle {
-            stop: Arc::clone(&stop),
-            wake: None,
-        };
-        (handle, stop)
-    }
-
-    /// Asks the source to stop after the chunk it is on; it returns from its `run` soon after.
-    pub fn stop(&self) {
-        self.stop.store(true, Ordering::Release);
-        if let Some(wake) = &self.wake {
-            let _ = wake.try_send(());
-        }
-    }
-}
 
 /// A file that was fully read and closed in this run, remembered in case a glob finds it again.
 #[derive(Debug, Clone, Copy)]
@@ -144,6 +117,9 @@ pub struct FileSource {
     /// Set by inotify when names in a watched directory changed: scan before the next interval.
     rescan: Arc<AtomicBool>,
     watcher: Option<DirWatcher>,
+    /// The files inotify reported written: a wake-up by a write reads only those (and the files
+    /// that no path names, which inotify cannot name); scans and timeouts read every file.
+    written: Arc<Mutex<Written>>,
     first_scan: bool,
     /// Files the first scan found but could not open within `max_open_files`: with
     /// `read_from = "end"` they start at their end when they are opened.
@@ -183,7 +159,13 @@ impl FileSource {
         let includes = patterns(&config.include);
         let excludes = patterns(&config.exclude);
         let rescan = Arc::new(AtomicBool::new(false));
-        let watcher = DirWatcher::new(name, wake_tx.clone(), Arc::clone(&rescan));
+        let written = Arc::new(Mutex::new(Written::default()));
+        let watcher = DirWatcher::new(
+            name,
+            wake_tx.clone(),
+            Arc::clone(&rescan),
+            Arc::clone(&written),
+        );
         FileSource {
             name: name.to_string(),
             config,
@@ -204,6 +186,7 @@ impl FileSource {
             wake_rx,
             rescan,
             watcher,
+            written,
             first_scan: true,
             found_at_start: BTreeSet::new(),
             last_prune: None,
@@ -223,24 +206,29 @@ impl FileSource {
     /// Reads until stopped, or until every sink has gone away.
     pub fn run(mut self) {
         let mut next_scan = Instant::now();
+        let mut read_everything = true;
         while !self.stop.load(Ordering::Acquire) {
             if Instant::now() >= next_scan || self.rescan.swap(false, Ordering::AcqRel) {
                 if self.scan().is_err() {
                     break;
                 }
                 next_scan = Instant::now() + self.config.scan_interval;
+                read_everything = true;
             }
-            let busy = match self.read_all() {
+            let busy = match self.read_all(read_everything) {
                 Ok(busy) => busy,
                 Err(SinksClosed) => break,
             };
+            // A file with more to read right away: the next pass reads every file.
+            read_everything = busy;
             if !busy {
                 let wake_at = self
                     .next_quiet_flush()
                     .map_or(next_scan, |t| t.min(next_scan));
                 let wait = wake_at.saturating_duration_since(Instant::now());
-                // Woken by inotify (a write, or a name change that set `rescan`), or the next scan is due.
-                let _ = self.wake_rx.recv_timeout(wait);
+                // Woken by inotify (a write, or a name change that set `rescan`), or the next scan
+                // or a quiet flush is due (then every file is read).
+                read_everything = self.wake_rx.recv_timeout(wait).is_err();
             }
         }
         tracing::debug!(source = %self.name, "file source stopped");
@@ -536,10 +524,25 @@ impl FileSource {
         }
     }
 
-    /// Reads every open file; true if some file may have more to read right away.
-    fn read_all(&mut self) -> Result<bool, SinksClosed> {
+    /// Reads every open file, or (unless `everything` or without inotify) only those inotify
+    /// reported written, those no path names and those with a pending record; true if some file
+    /// may have more to read right away.
+    fn read_all(&mut self, everything: bool) -> Result<bool, SinksClosed> {
         let mut busy = false;
-        let keys: Vec<Key> = self.tails.keys().copied().collect();
+        let written = self.written.lock().ok().and_then(|mut w| w.take());
+        let keys: Vec<Key> = match written {
+            Some(paths) if !everything && self.watcher.is_some() => self
+                .tails
+                .iter()
+                .filter(|(key, tail)| {
+                    paths.contains(&tail.path)
+                        || self.orphans.contains_key(key)
+                        || tail.pending_since().is_some()
+                })
+                .map(|(key, _)| *key)
+                .collect(),
+            _ => self.tails.keys().copied().collect(),
+        };
         for key in keys {
             if self.stop.load(Ordering::Acquire) {
                 return Ok(false);

@@ -11,6 +11,7 @@ pub mod lines;
 pub mod multiline;
 pub mod rlimit;
 pub mod server_tls;
+pub mod stop;
 pub mod syslog;
 pub mod tail;
 pub mod watch;
