@@ -291,22 +291,32 @@ impl Checkpoints {
     }
 }
 
-/// Replaces `path` with `bytes` so that a crash leaves either the old or the new content.
+/// Replaces `path` with `bytes` so that a crash leaves either the old or the new content. A failed
+/// write (a full disk) leaves `path` as it was and removes the partial temporary file, which would
+/// otherwise hold on to space the next attempt needs.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let tmp = path.with_extension("json.tmp");
-    let mut file = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-    file.write_all(bytes)
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    file.sync_all()
-        .with_context(|| format!("syncing {}", tmp.display()))?;
-    drop(file);
-    fs::rename(&tmp, path).with_context(|| format!("renaming {} into place", tmp.display()))?;
+    let written = write_synced(&tmp, bytes)
+        .and_then(|()| fs::rename(&tmp, path).context("renaming it into place"));
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(e.context(format!("writing {}", path.display())));
+    }
     if let Some(dir) = path.parent() {
         File::open(dir)
             .and_then(|d| d.sync_all())
             .with_context(|| format!("syncing directory {}", dir.display()))?;
     }
     Ok(())
+}
+
+/// Creates `tmp` with `bytes`, fsynced.
+fn write_synced(tmp: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut file = File::create(tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    file.write_all(bytes)
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    file.sync_all()
+        .with_context(|| format!("syncing {}", tmp.display()))
 }
 
 #[cfg(test)]

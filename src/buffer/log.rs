@@ -6,7 +6,26 @@ use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use bytes::Bytes;
+
 use crate::metrics::buffer::BufferMetrics;
+
+/// How many of the last appended records the writer keeps in memory for the reader.
+const RECENT_RECORDS: usize = 4;
+
+/// A record just appended, kept in memory so that a reader that has caught up with the writer
+/// hands it on without reading it back (the same bytes as on disk).
+#[derive(Debug, Clone)]
+pub struct Recent {
+    /// Where it is stored: the segment's first record number and the offset in it.
+    pub segment: u64,
+    pub offset: u64,
+    /// Bytes it takes in the segment, header included.
+    pub stored_len: u64,
+    pub seq: u64,
+    pub events: u32,
+    pub payload: Bytes,
+}
 
 /// One segment file.
 ///
@@ -38,6 +57,8 @@ pub struct Log {
     acked_early: BTreeSet<u64>,
     /// The writer has stopped (shutdown): once the reader has handed out everything, it stops too.
     pub writer_done: bool,
+    /// The last records appended, oldest first, at most [`RECENT_RECORDS`].
+    recent: VecDeque<Recent>,
 }
 
 impl Log {
@@ -47,6 +68,22 @@ impl Log {
             acked,
             ..Log::default()
         }
+    }
+
+    /// The writer appended `record`; the oldest kept one makes room.
+    pub fn appended(&mut self, record: Recent) {
+        if self.recent.len() == RECENT_RECORDS {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(record);
+    }
+
+    /// The record stored at `offset` of segment `segment`, if it is one of the last appended.
+    pub fn recent_at(&self, segment: u64, offset: u64) -> Option<Recent> {
+        self.recent
+            .iter()
+            .find(|r| r.segment == segment && r.offset == offset)
+            .cloned()
     }
 
     /// The reader is handing record `seq` of `events` events to the sink.
@@ -113,6 +150,24 @@ impl Shared {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keeps_only_the_last_records_appended() {
+        let mut log = Log::default();
+        for seq in 0..=RECENT_RECORDS as u64 {
+            log.appended(Recent {
+                segment: 0,
+                offset: 8 + seq * 100,
+                stored_len: 100,
+                seq,
+                events: 1,
+                payload: Bytes::from_static(b"x\n"),
+            });
+        }
+        assert!(log.recent_at(0, 8).is_none(), "the oldest made room");
+        assert_eq!(log.recent_at(0, 108).map(|r| r.seq), Some(1));
+        assert!(log.recent_at(1, 108).is_none(), "another segment");
+    }
 
     #[test]
     fn acknowledged_prefix_follows_the_order_handed() {

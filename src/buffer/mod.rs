@@ -17,8 +17,10 @@
 //! - [`recover`]: at start, checks every record; a torn or corrupt tail is cut off, logged and
 //!   counted, never a reason not to start. The reader replays from the persisted position.
 //!
-//! Memory stays bounded whatever `max_size`: the writer holds one batch, the reader one record plus
-//! the sink's queue, and the shared state one entry per segment and per batch in flight at the sink.
+//! Memory stays bounded whatever `max_size`: the sources' queue in front of the writer
+//! (`queue_batches`), the writer's batch and the last 4 it appended (for a reader that has caught
+//! up), the reader's record, the sink's queue of [`SINK_QUEUE_BATCHES`] and what the sink holds
+//! unacknowledged; the shared state keeps one entry per segment and per batch in flight at the sink.
 
 mod acks;
 mod log;

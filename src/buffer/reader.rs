@@ -3,7 +3,9 @@
 //! acknowledged when the record became durable).
 //!
 //! It runs on a blocking thread of its own and reads only up to the length the writer has published,
-//! so it never sees half a record. It starts at the first record not acknowledged before (a restart
+//! so it never sees half a record. A record among the last few the writer appended (the reader has
+//! caught up) is taken from memory instead of being read back: the same bytes, without the read and
+//! its checksum. It starts at the first record not acknowledged before (a restart
 //! replays what the sink had not acknowledged: duplicates are bounded by what was in flight). Sending
 //! blocks while the sink's queue is full, so the memory it holds is the queue's few batches. When the
 //! writer stops (shutdown), it goes on to the end of what was appended, so the sink drains the buffer
@@ -17,8 +19,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::log::Shared;
-use super::record::{self, Read, Record, SEGMENT_MAGIC};
+use super::log::{Recent, Shared};
+use super::record::{self, Read, SEGMENT_MAGIC};
 use crate::batch::{AckToken, BatchSender, EncodedBatch, Receipt};
 use crate::metrics::SinkMetrics;
 
@@ -41,7 +43,8 @@ pub struct Reader {
 /// The segment being read.
 struct Position {
     first_seq: u64,
-    /// Positioned at `offset`. Unbuffered: bytes past the published length are never read early.
+    /// Unbuffered, so bytes past the published length are never read early; sought to `offset`
+    /// before each read (records handed from memory skip it).
     file: File,
     offset: u64,
 }
@@ -50,6 +53,8 @@ struct Position {
 enum Next {
     /// Read the next record, which lies within this many published bytes.
     Read(u64),
+    /// The next record is one the writer just appended: hand it on from memory.
+    Recent(Recent),
     Open {
         first_seq: u64,
         path: std::path::PathBuf,
@@ -78,12 +83,24 @@ impl Reader {
                         std::thread::sleep(RETRY);
                     }
                 },
+                Next::Recent(r) => {
+                    let Some(pos) = at.as_mut() else { continue };
+                    pos.offset += r.stored_len;
+                    if r.seq >= self.skip_below && !self.hand(r.seq, r.events, r.payload) {
+                        return;
+                    }
+                }
                 Next::Read(limit) => {
                     let Some(pos) = at.as_mut() else { continue };
-                    match record::read(&mut pos.file, limit) {
+                    let read = pos
+                        .file
+                        .seek(SeekFrom::Start(pos.offset))
+                        .and_then(|_| record::read(&mut pos.file, limit));
+                    match read {
                         Ok(Read::Record(r)) => {
                             pos.offset += r.stored_len();
-                            if r.seq >= self.skip_below && !self.hand(r) {
+                            let payload = Bytes::from(r.payload);
+                            if r.seq >= self.skip_below && !self.hand(r.seq, r.events, payload) {
                                 return;
                             }
                         }
@@ -92,17 +109,10 @@ impl Reader {
                             tracing::error!(sink = %self.shared.sink, offset = pos.offset, skipped_bytes = limit, "disk buffer: {why}; skipping the rest of what was written to this segment");
                             self.shared.metrics.corrupt_records.add(1);
                             pos.offset += limit;
-                            if let Err(e) = pos.file.seek(SeekFrom::Start(pos.offset)) {
-                                tracing::error!(sink = %self.shared.sink, "cannot seek in a disk buffer segment: {e}");
-                                at = None;
-                            }
                         }
                         Err(e) => {
                             tracing::error!(sink = %self.shared.sink, "cannot read the disk buffer: {e}; retrying");
                             std::thread::sleep(RETRY);
-                            if pos.file.seek(SeekFrom::Start(pos.offset)).is_err() {
-                                at = None;
-                            }
                         }
                     }
                 }
@@ -120,7 +130,10 @@ impl Reader {
             let current = at.and_then(|p| log.segments.iter().find(|s| s.first_seq == p.first_seq));
             if let (Some(p), Some(segment)) = (at, current) {
                 if p.offset < segment.len {
-                    return Next::Read(segment.len - p.offset);
+                    return match log.recent_at(p.first_seq, p.offset) {
+                        Some(recent) => Next::Recent(recent),
+                        None => Next::Read(segment.len - p.offset),
+                    };
                 }
             }
             // The current segment is read to its end (or deleted): the next one, once there is one.
@@ -142,17 +155,17 @@ impl Reader {
         }
     }
 
-    /// Hands record `r` to the sink; `false` once the sink is gone.
-    fn hand(&self, r: Record) -> bool {
-        self.shared.lock().handed(r.seq, r.events);
-        let events = r.events as usize;
-        let (acks, seq) = (self.acks.clone(), r.seq);
+    /// Hands record `seq` (`events` events, `payload`) to the sink; `false` once the sink is gone.
+    fn hand(&self, seq: u64, events: u32, payload: Bytes) -> bool {
+        self.shared.lock().handed(seq, events);
+        let events = events as usize;
+        let acks = self.acks.clone();
         // The acknowledger is gone only once the sink is: the record is then sent again next start.
         let receipt = Receipt::new(move || {
             let _ = acks.send(seq);
         });
         let batch = Arc::new(EncodedBatch {
-            bytes: Bytes::from(r.payload),
+            bytes: payload,
             events,
             ack: AckToken::new(1, receipt),
             index: None,

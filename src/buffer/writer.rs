@@ -10,18 +10,26 @@
 //! acknowledged): `block` waits for the sink to acknowledge and the acknowledger to delete
 //! segments, which stops the sources feeding the sink; `drop_newest` drops the batch, counts its
 //! events in `logferry_events_dropped_total{reason="buffer_full"}` and acknowledges it to its source
-//! (it is given up, and logged). A write error (a full disk) is logged and retried every second.
+//! (it is given up, and logged). A write error is logged and retried every second; a full
+//! filesystem (`ENOSPC`, `EDQUOT`) is the buffer being full by another measure: `block` retries,
+//! `drop_newest` drops and counts as above. When every record written is acknowledged, the current
+//! segment is given up on a write error so that the acknowledger deletes it: a buffer that filled
+//! its filesystem by itself frees it once the sink has delivered, instead of waiting for room
+//! inside a segment that can never be deleted.
 
 use std::fs::{File, OpenOptions};
+use std::io::ErrorKind;
 use std::os::unix::fs::FileExt;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use tokio::runtime::Handle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::log::{Segment, Shared};
+use super::log::{Recent, Segment, Shared};
 use super::record::{self, HEADER_LEN, SEGMENT_MAGIC};
 use super::recover::segment_name;
 use crate::batch::{AckToken, BatchReceiver, EncodedBatch};
@@ -34,6 +42,7 @@ const RETRY: Duration = Duration::from_secs(1);
 /// The segment the writer appends to.
 struct Current {
     file: File,
+    path: PathBuf,
     first_seq: u64,
     len: u64,
 }
@@ -67,6 +76,8 @@ struct Running {
     last_sync: Instant,
     /// Since when the buffer has been full (until it is half empty again).
     full_since: Option<Instant>,
+    /// Since when `drop_newest` has been dropping because the filesystem is full (until an append works).
+    disk_full_since: Option<Instant>,
 }
 
 impl Writer {
@@ -77,6 +88,7 @@ impl Writer {
             unsynced: Vec::new(),
             last_sync: Instant::now(),
             full_since: None,
+            disk_full_since: None,
         };
         loop {
             enum Wake {
@@ -126,6 +138,11 @@ impl Writer {
             match self.try_append(state, batch, events) {
                 Ok(()) => break,
                 Err(e) => {
+                    self.give_up_delivered_segment(state);
+                    if no_space(&e) && self.config.when_full == WhenFull::DropNewest {
+                        self.drop_for_full_disk(state, batch, &e);
+                        return true;
+                    }
                     if !failing {
                         tracing::error!(sink = %self.shared.sink, dir = %self.shared.dir.display(), "cannot append to the disk buffer: {e:#}; retrying every second");
                         failing = true;
@@ -137,12 +154,44 @@ impl Writer {
                 }
             }
         }
-        if failing {
-            tracing::info!(sink = %self.shared.sink, "appending to the disk buffer works again");
+        if failing || state.disk_full_since.take().is_some() {
+            tracing::info!(sink = %self.shared.sink, dropped_events = self.dropped.get(), "appending to the disk buffer works again");
         }
         self.sink_metrics.left_for_disk_buffer(batch.events);
         state.unsynced.push(batch.ack.clone());
         true
+    }
+
+    /// `drop_newest` on a full filesystem: drops `batch` like a full buffer does (counted,
+    /// acknowledged to its source); logged when it starts.
+    fn drop_for_full_disk(&self, state: &mut Running, batch: &EncodedBatch, error: &anyhow::Error) {
+        if state.disk_full_since.is_none() {
+            state.disk_full_since = Some(Instant::now());
+            tracing::error!(sink = %self.shared.sink, dir = %self.shared.dir.display(), "cannot append to the disk buffer: {error:#}; new batches are dropped (when_full = \"drop_newest\") until there is room");
+        }
+        self.dropped.add(batch.events as u64);
+        self.sink_metrics.left_for_disk_buffer(batch.events);
+        batch.ack();
+    }
+
+    /// After a failed append: if the current segment holds records and every record written is
+    /// acknowledged, it is sealed and let go, so that the acknowledger deletes it and the next
+    /// append starts a new one (named after the next record, so never after this one).
+    fn give_up_delivered_segment(&self, state: &mut Running) {
+        let holds_records = state
+            .current
+            .as_ref()
+            .is_some_and(|c| c.len > SEGMENT_MAGIC.len() as u64);
+        let mut log = self.shared.lock();
+        if !holds_records || log.acked < self.next_seq {
+            return;
+        }
+        if let Some(segment) = log.segments.back_mut() {
+            segment.sealed = true;
+        }
+        drop(log);
+        state.current = None;
+        self.shared.notify();
     }
 
     /// Waits until a record of `stored` bytes fits (`block`) or drops `batch` (`drop_newest`).
@@ -225,10 +274,19 @@ impl Writer {
             // Whatever part was written lies beyond the published length: cut it off (if the disk
             // lets us), so that a restart does not find it as a damaged record.
             let _ = current.file.set_len(current.len);
-            return Err(e.into());
+            return Err(e).with_context(|| format!("writing {}", current.path.display()));
         }
+        let offset = current.len;
         current.len += stored;
         let mut log = self.shared.lock();
+        log.appended(Recent {
+            segment: current.first_seq,
+            offset,
+            stored_len: stored,
+            seq: self.next_seq,
+            events,
+            payload: batch.bytes.clone(),
+        });
         if let Some(segment) = log
             .segments
             .back_mut()
@@ -249,14 +307,25 @@ impl Writer {
     /// Closes the current segment and starts the next, named after the next record's number.
     fn start_segment(&mut self, state: &mut Running) -> anyhow::Result<()> {
         let path = self.shared.dir.join(segment_name(self.next_seq));
-        let file = OpenOptions::new()
+        let created = OpenOptions::new()
             .create(true)
             .truncate(true)
             .write(true)
-            .open(&path)?;
-        file.write_all_at(SEGMENT_MAGIC, 0)?;
-        file.sync_all()?;
-        File::open(&self.shared.dir)?.sync_all()?;
+            .open(&path)
+            .and_then(|file| {
+                file.write_all_at(SEGMENT_MAGIC, 0)?;
+                file.sync_all()?;
+                File::open(&self.shared.dir)?.sync_all()?;
+                Ok(file)
+            });
+        let file = match created {
+            Ok(file) => file,
+            Err(e) => {
+                // Not published: a restart must not find it as a segment without its magic.
+                let _ = std::fs::remove_file(&path);
+                return Err(e).with_context(|| format!("creating {}", path.display()));
+            }
+        };
         let len = SEGMENT_MAGIC.len() as u64;
         let mut log = self.shared.lock();
         if let Some(previous) = log.segments.back_mut() {
@@ -264,7 +333,7 @@ impl Writer {
         }
         log.segments.push_back(Segment {
             first_seq: self.next_seq,
-            path,
+            path: path.clone(),
             len,
             end_seq: self.next_seq,
             sealed: false,
@@ -274,6 +343,7 @@ impl Writer {
         self.shared.metrics.bytes.add(len as i64);
         state.current = Some(Current {
             file,
+            path,
             first_seq: self.next_seq,
             len,
         });
@@ -299,4 +369,13 @@ impl Writer {
             }
         }
     }
+}
+
+/// Whether `error` says the filesystem (or the quota) has no room.
+fn no_space(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| matches!(e.kind(), ErrorKind::StorageFull | ErrorKind::QuotaExceeded))
+    })
 }

@@ -33,6 +33,15 @@ use crate::config::KafkaSourceConfig;
 use crate::normalise::time::event_time_now;
 use crate::process::Processor;
 
+/// librdkafka settings that differ from librdkafka's defaults unless the configuration sets them:
+/// a new group starts at the beginning of the topics, and rebalances are incremental (KIP-429): a
+/// member keeps reading the partitions it keeps while others join or leave, and it rejoins with
+/// what it owns, which also lets tansu 0.6's coordinator re-form a group after a member died (see
+/// docs/scale-out.md).
+const DEFAULTS: [(&str, &str); 2] = [
+    ("auto.offset.reset", "earliest"),
+    ("partition.assignment.strategy", "cooperative-sticky"),
+];
 /// How often acknowledged offsets are committed.
 const COMMIT_INTERVAL: Duration = Duration::from_secs(1);
 /// The longest a poll waits, so that stop requests and acknowledgements are seen soon.
@@ -174,8 +183,10 @@ impl KafkaSource {
             .set("group.id", config.group_id.get_ref())
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false");
-        if !client.config_map().contains_key("auto.offset.reset") {
-            client.set("auto.offset.reset", "earliest");
+        for (key, default) in DEFAULTS {
+            if !client.config_map().contains_key(key) {
+                client.set(key, default);
+            }
         }
         let offsets = Arc::new(Mutex::new(OffsetTracker::default()));
         let context = GroupContext {

@@ -4,6 +4,7 @@
 //! `tansu` is looked up in `$LOGFERRY_TANSU`, `~/.cache/logferry/tansu/bin` (where `.ci/run` installs
 //! it when missing), on `PATH` and in `~/.cargo/bin`; it must be built with the `dynostore` feature. Without it a test fails, unless `LOGFERRY_SKIP_KAFKA=1`: then [`Broker::start`]
 //! returns `None` after printing why, and the test returns without checking anything.
+//! `LOGFERRY_TANSU_LOG` (a `RUST_LOG` filter, e.g. `info`) shows the broker's log.
 //! Storage is in memory: a broker killed and started again comes back empty (tansu 0.6's SQLite
 //! engine panics in these tests, its S3 one needs a service).
 
@@ -91,15 +92,22 @@ impl Broker {
     }
 
     fn launch(&mut self) {
+        // tansu logs to stdout: shown only when asked for.
+        let log = std::env::var("LOGFERRY_TANSU_LOG").ok();
+        let stdout = if log.is_some() {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        };
         let child = Command::new(&self.tansu)
             .arg("broker")
             .args(["--listener-url", &self.url()])
             .args(["--advertised-listener-url", &self.url()])
             .args(["--storage-engine", "memory://tansu/"])
             .current_dir(self.dir.path())
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", log.as_deref().unwrap_or("warn"))
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(stdout)
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start tansu");
@@ -142,10 +150,17 @@ impl Broker {
 
     /// Produces `lines` to `topic`, line `i` to partition `i % partitions`, and waits until the
     /// broker has confirmed them all.
+    ///
+    /// One record per record batch: tansu 0.6's storage answers a fetch with the batches that
+    /// *start* at or after the requested offset (`offsets.split_off(&offset)` in tansu-storage's
+    /// `dynostore.rs`), where Apache Kafka returns the batch holding that offset. A consumer that
+    /// resumes from a commit inside a multi-record batch (after a restart or a rebalance) would
+    /// never be given the rest of that batch. With one record per batch every offset starts one.
     pub fn produce(&self, topic: &str, partitions: i32, lines: &[String]) {
         let producer: BaseProducer = ClientConfig::new()
             .set("bootstrap.servers", self.address())
             .set("linger.ms", "5")
+            .set("batch.num.messages", "1")
             .create()
             .expect("test producer");
         for (i, line) in lines.iter().enumerate() {
