@@ -6,7 +6,7 @@
 //! - Scale-out: a second aggregator joining the group gets a share of the partitions (both
 //!   deliver); killed (SIGKILL) mid-stream, its partitions move back to the first one; every event
 //!   arrives at least once, and the duplicates (printed) stay within what the killed one had not
-//!   committed.
+//!   committed. The group's leader killed: the group recovers once the survivor restarts (tansu).
 //! - The broker restarted mid-stream: the aggregator reads on.
 //! - Edge → Kafka → aggregator: the edge's normalised JSON passes through the aggregator unchanged.
 
@@ -31,12 +31,25 @@ fn aggregator(
     format: &str,
     collector: &Collector,
 ) -> PathBuf {
+    aggregator_with(dir, name, broker, topic, format, collector, "")
+}
+
+/// Like [`aggregator`], with `librdkafka` (`"key" = value` lines) added to its librdkafka settings.
+fn aggregator_with(
+    dir: &Path,
+    name: &str,
+    broker: &Broker,
+    topic: &str,
+    format: &str,
+    collector: &Collector,
+    librdkafka: &str,
+) -> PathBuf {
     let text = format!(
         "data_dir = \"{data}\"\nshutdown_timeout = \"10s\"\n\n\
          [sources.bus]\ntype = \"kafka\"\nbrokers = \"{brokers}\"\ntopics = [\"{topic}\"]\n\
          group_id = \"aggregators\"\nformat = \"{format}\"\ndevice_name = \"edge\"\nsource_name = \"{name}\"\n\
          batch_wait = \"50ms\"\nbatch_events = 200\n\
-         [sources.bus.librdkafka]\n\"session.timeout.ms\" = 6000\n\"heartbeat.interval.ms\" = 500\n\n\
+         [sources.bus.librdkafka]\n\"session.timeout.ms\" = 6000\n\"heartbeat.interval.ms\" = 500\n{librdkafka}\n\
          [sinks.out]\ntype = \"syslog\"\ninputs = [\"bus\"]\naddress = \"{address}\"\ntransport = \"tcp\"\n\
          encoding = \"kv\"\nreconnect_min = \"50ms\"\nreconnect_max = \"300ms\"\n",
         data = dir.join(format!("data-{name}")).display(),
@@ -95,12 +108,12 @@ async fn offsets_are_committed_only_over_delivered_events() {
     agent.stop();
 }
 
-/// Produces events `from..to` in steps of `step`, `pause` apart, so that they arrive while the
-/// aggregators work; returns `to`.
-async fn stream(broker: &Broker, partitions: i32, from: usize, to: usize, step: usize) -> usize {
+/// Produces events `from..to` to the [`PARTITIONS`] partitions of `siem.raw`, `step` at a time
+/// and 100 ms apart, so that they arrive while the aggregators work; returns `to`.
+async fn stream(broker: &Broker, from: usize, to: usize, step: usize) -> usize {
     for at in (from..to).step_by(step) {
         let end = (at + step).min(to);
-        blocking(|| broker.produce("siem.raw", partitions, &lines(at, end)));
+        blocking(|| broker.produce("siem.raw", PARTITIONS, &lines(at, end)));
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     to
@@ -134,6 +147,64 @@ fn delivered_by(messages: &[String], name: &str, range: std::ops::Range<usize>) 
         .count()
 }
 
+/// Four partitions; aggregators "a" and "b" in one group, sharing them.
+const PARTITIONS: i32 = 4;
+
+/// Two aggregators sharing the partitions, after `n` events all delivered; `by_a` and `by_b` of
+/// the last 1,000 delivered by each.
+struct Sharing {
+    a: Agent,
+    b: Agent,
+    n: usize,
+    by_a: usize,
+    by_b: usize,
+}
+
+/// Aggregator `a` (`config("a")`) reads the topic alone: it owns every partition and leads the
+/// group. Then `b` joins: the group rebalances, and both deliver.
+async fn two_aggregators_sharing(
+    broker: &Broker,
+    collector: &Collector,
+    config: &dyn Fn(&str) -> PathBuf,
+) -> Sharing {
+    blocking(|| broker.create_topic("siem.raw", PARTITIONS as u32));
+    let a = Agent::start(&config("a"));
+    let mut n = stream(broker, 0, 1000, 250).await;
+    let alone = every_event(collector, n).await;
+    assert_eq!(delivered_by(&alone, "a", 0..n), alone.len());
+
+    // A second one joins: the group rebalances and both deliver.
+    let b = Agent::start(&config("b"));
+    let joined = n;
+    let deadline = tokio::time::Instant::now() + COLLECT;
+    while delivered_by(&collector.messages(), "b", joined..n) == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the second aggregator was never given a partition"
+        );
+        n = stream(broker, n, n + 100, 100).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let spread = n;
+    n = stream(broker, n, n + 1000, 250).await;
+    let shared = every_event(collector, n).await;
+    let (by_a, by_b) = (
+        delivered_by(&shared, "a", spread..n),
+        delivered_by(&shared, "b", spread..n),
+    );
+    assert!(
+        by_a > 0 && by_b > 0,
+        "both aggregators deliver once the partitions are spread ({by_a} by a, {by_b} by b)"
+    );
+    Sharing {
+        a,
+        b,
+        n,
+        by_a,
+        by_b,
+    }
+}
+
 /// The two-tier promise, with real processes: an aggregator reads a topic alone; a second one
 /// joins the group and the partitions are spread (both deliver); the second is killed (SIGKILL)
 /// mid-stream and the first takes its partitions over by itself, from their last commit. Every
@@ -147,8 +218,6 @@ async fn a_second_aggregator_shares_partitions_and_its_death_loses_nothing() {
     let Some(broker) = Broker::start() else {
         return;
     };
-    let partitions = 4;
-    blocking(|| broker.create_topic("siem.raw", partitions as u32));
     let dir = tempfile::tempdir().unwrap();
     let collector = Collector::start(CollectorOptions::default()).await;
     let config = |name: &str| {
@@ -161,44 +230,21 @@ async fn a_second_aggregator_shares_partitions_and_its_death_loses_nothing() {
             &collector,
         )
     };
-
-    // One aggregator: it owns every partition (and leads the group).
-    let a = Agent::start(&config("a"));
-    let mut n = stream(&broker, partitions, 0, 1000, 250).await;
-    let alone = every_event(&collector, n).await;
-    assert_eq!(delivered_by(&alone, "a", 0..n), alone.len());
-
-    // A second one joins: the group rebalances and both deliver.
-    let b = Agent::start(&config("b"));
-    let joined = n;
-    let deadline = tokio::time::Instant::now() + COLLECT;
-    while delivered_by(&collector.messages(), "b", joined..n) == 0 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the second aggregator was never given a partition"
-        );
-        n = stream(&broker, partitions, n, n + 100, 100).await;
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
-    let spread = n;
-    n = stream(&broker, partitions, n, n + 1000, 250).await;
-    let shared = every_event(&collector, n).await;
-    let (by_a, by_b) = (
-        delivered_by(&shared, "a", spread..n),
-        delivered_by(&shared, "b", spread..n),
-    );
-    assert!(
-        by_a > 0 && by_b > 0,
-        "both aggregators deliver once the partitions are spread ({by_a} by a, {by_b} by b)"
-    );
+    let Sharing {
+        a,
+        b,
+        mut n,
+        by_a,
+        by_b,
+    } = two_aggregators_sharing(&broker, &collector, &config).await;
 
     // The second one is killed mid-stream: after its session expires, the first one reads its
     // partitions from their last commit.
     let before_kill = n;
-    n = stream(&broker, partitions, n, n + 500, 100).await;
+    n = stream(&broker, n, n + 500, 100).await;
     let killed_at = n;
     b.kill();
-    n = stream(&broker, partitions, n, n + 2000, 100).await;
+    n = stream(&broker, n, n + 2000, 100).await;
     let messages = every_event(&collector, n).await;
     let after = delivered_by(&messages, "a", killed_at..n);
     assert_eq!(
@@ -219,6 +265,58 @@ async fn a_second_aggregator_shares_partitions_and_its_death_loses_nothing() {
         "{duplicates} duplicates of {n}"
     );
     a.stop();
+}
+
+/// The group's leader (the first member) is killed mid-stream. tansu 0.6 never hands leadership on
+/// (docs/scale-out.md, "Tested against tansu"): with the eager assignors (librdkafka's default,
+/// set here) the group stays as it was, and restarting the survivor re-forms it; a new aggregator
+/// `c` then takes every partition over from the last commits. (With cooperative-sticky the group
+/// would not recover at all on tansu.) Apache Kafka needs no restart. Nothing is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_group_leader_killed_loses_nothing_once_the_survivor_restarts() {
+    let Some(broker) = Broker::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start(CollectorOptions::default()).await;
+    let config = |name: &str| {
+        aggregator_with(
+            dir.path(),
+            name,
+            &broker,
+            "siem.raw",
+            "apache_access",
+            &collector,
+            "\"partition.assignment.strategy\" = \"range,roundrobin\"",
+        )
+    };
+    let Sharing { a, b, mut n, .. } = two_aggregators_sharing(&broker, &collector, &config).await;
+
+    n = stream(&broker, n, n + 500, 100).await;
+    let killed_at = n;
+    a.kill();
+    n = stream(&broker, n, n + 500, 100).await;
+    // `c` must join after `a`'s session (6 s) expired: joining earlier, it would be handed
+    // `a`'s share as if `a` were alive.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    b.stop();
+    let c = Agent::start(&config("c"));
+    let restarted_at = n;
+    n = stream(&broker, n, n + 1000, 100).await;
+    let messages = every_event(&collector, n).await;
+    assert_eq!(
+        delivered_by(&messages, "c", restarted_at..n),
+        n - restarted_at,
+        "the new aggregator reads every partition"
+    );
+    let duplicates = messages.len() - n;
+    eprintln!(
+        "leader killed: {n} events, {} delivered, {duplicates} duplicates; a killed after event \
+         {killed_at}",
+        messages.len()
+    );
+    assert!(duplicates <= 1000, "{duplicates} duplicates of {n}");
+    c.stop();
 }
 
 /// The broker is killed (SIGKILL) and started again mid-stream: the aggregator reconnects and reads
