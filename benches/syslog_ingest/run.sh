@@ -8,11 +8,13 @@
 # lines from 200 hosts), then RUNS times each, contenders interleaved:
 #   logferry   [sources] type = "syslog" (tcp) -> format syslog (sshd/sudo refined, kv payload)
 #              -> [sinks] syslog over TLS (rustls)
-#   rsyslog    imtcp -> omfwd over TLS (gtls), an RFC 5424 header in front of the message (no parsing)
+#   rsyslog    imtcp -> omfwd over TLS (gtls), an RFC 5424 header in front of the message (no parsing),
+#              DNS lookups of peers off (net.enableDNS) as on a busy relay
 # A python sender writes every line over one TCP connection as fast as the contender takes it; the
 # counting receiver (examples/bench_receiver.rs) terminates TLS. CPU = user+sys of the contender
 # from the moment it listens to the receiver's last line (/proc/PID/stat), so startup is excluded;
-# messages per CPU-second = MESSAGES / that CPU. Prints medians and the ratio, writes
+# messages per CPU-second = MESSAGES / that CPU; CPU covers every thread of the process. Also
+# shows the bytes each contender forwards per message. Prints medians and the ratio, writes
 # $WORK/summary.md.
 #
 # Environment: N, RUNS, WORK (default /tmp/logferry-ingest), IN_PORT (15514), OUT_PORT (16515).
@@ -32,7 +34,7 @@ while [ $# -gt 0 ]; do
         -r) RUNS=$2; shift 2 ;;
         --no-build) BUILD=0; shift ;;
         --no-install) INSTALL=0; shift ;;
-        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
 done
@@ -105,7 +107,7 @@ EOF
 
 write_rsyslog() { # $1 file, $2 work dir
     cat >"$1" <<EOF
-global(workDirectory="$2" maxMessageSize="64k" DefaultNetstreamDriverCAFile="$PKI/ca.pem")
+global(workDirectory="$2" maxMessageSize="64k" net.enableDNS="off" DefaultNetstreamDriverCAFile="$PKI/ca.pem")
 module(load="imtcp")
 main_queue(queue.type="FixedArray" queue.size="100000" queue.dequeueBatchSize="1024" queue.workerThreads="1")
 template(name="bench" type="string" string="<%PRI%>1 %TIMESTAMP:::date-rfc3339% %HOSTNAME% %APP-NAME% %PROCID% %MSGID% - %msg%")
@@ -131,7 +133,7 @@ status_field() { sed -n "s/.*\b$1=\([0-9]*\).*/\1/p" "$2" 2>/dev/null || true; }
 listening() { python3 -c "import socket,sys; socket.create_connection(('$HOST', $IN_PORT), 0.2).close()" 2>/dev/null; }
 
 RESULTS=$WORK/results.tsv
-printf 'contender\trun\tmsgs_per_cpu_s\tcpu_s\tmsgs_per_s\treceived\n' >"$RESULTS"
+printf 'contender\trun\tmsgs_per_cpu_s\tcpu_s\tmsgs_per_s\treceived\tbytes_out_per_msg\n' >"$RESULTS"
 
 run_one() { # $1 contender, $2 run
     local c=$1 run=$2 dir=$WORK/run/$1-$2 i
@@ -179,17 +181,19 @@ PY
     wait "$spid" 2>/dev/null || true
     kill -TERM "$cpid" 2>/dev/null || true; wait "$cpid" 2>/dev/null || true
     sleep 0.2
-    local received; received=$(status_field count "$st")
+    local received out_bytes
+    received=$(status_field count "$st"); out_bytes=$(status_field bytes "$st")
     kill -TERM "$rpid" 2>/dev/null || true; wait "$rpid" 2>/dev/null || true
     PIDS=()
-    python3 - "$c" "$run" "$N" "$cpu0" "$cpu1" "$t0" "${done_ns:-0}" "$received" >>"$RESULTS" <<'PY'
+    python3 - "$c" "$run" "$N" "$cpu0" "$cpu1" "$t0" "${done_ns:-0}" "$received" "${out_bytes:-0}" >>"$RESULTS" <<'PY'
 import sys
-c, run, n, cpu0, cpu1, t0, done, rec = sys.argv[1:]
+c, run, n, cpu0, cpu1, t0, done, rec, out = sys.argv[1:]
 n, cpu = int(n), float(cpu1) - float(cpu0)
 rate = n / ((int(done) - int(t0)) / 1e9) if int(done) > 0 else 0
-print(f"{c}\t{run}\t{n / cpu if cpu > 0 else 0:.0f}\t{cpu:.2f}\t{rate:.0f}\t{rec}")
+per_msg = int(out) / int(rec) if int(rec) > 0 else 0
+print(f"{c}\t{run}\t{n / cpu if cpu > 0 else 0:.0f}\t{cpu:.2f}\t{rate:.0f}\t{rec}\t{per_msg:.0f}")
 PY
-    tail -1 "$RESULTS" | awk -F'\t' '{printf "  %-9s run %s: %9s msgs/CPU-s  cpu %6ss  %9s msgs/s  received %s\n", $1, $2, $3, $4, $5, $6}' >&2
+    tail -1 "$RESULTS" | awk -F'\t' '{printf "  %-9s run %s: %9s msgs/CPU-s  cpu %6ss  %9s msgs/s  received %s  %s bytes out/msg\n", $1, $2, $3, $4, $5, $6, $7}' >&2
 }
 
 log "N=$N, runs=$RUNS, work=$WORK"
@@ -202,15 +206,15 @@ path, n, runs, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4
 rows = list(csv.DictReader(open(path), delimiter="\t"))
 med = {}
 lines = [f"N = {n} messages, {runs} run(s) each; medians.", "",
-         "| contender | msgs per CPU-second | CPU-s | msgs/s | received |", "|---|---:|---:|---:|---|"]
+         "| contender | msgs per CPU-second | CPU-s | msgs/s | received | bytes out per msg |", "|---|---:|---:|---:|---|---:|"]
 for c in ("logferry", "rsyslog"):
     rs = [r for r in rows if r["contender"] == c]
     if not rs:
         continue
-    m = {k: statistics.median(float(r[k]) for r in rs) for k in ("msgs_per_cpu_s", "cpu_s", "msgs_per_s")}
+    m = {k: statistics.median(float(r[k]) for r in rs) for k in ("msgs_per_cpu_s", "cpu_s", "msgs_per_s", "bytes_out_per_msg")}
     med[c] = m
     rec = ",".join(sorted(set(r["received"] for r in rs)))
-    lines.append(f"| {c} | {m['msgs_per_cpu_s']:,.0f} | {m['cpu_s']:.2f} | {m['msgs_per_s']:,.0f} | {rec} |")
+    lines.append(f"| {c} | {m['msgs_per_cpu_s']:,.0f} | {m['cpu_s']:.2f} | {m['msgs_per_s']:,.0f} | {rec} | {m['bytes_out_per_msg']:.0f} |")
 if "logferry" in med and "rsyslog" in med and med["rsyslog"]["msgs_per_cpu_s"] > 0:
     ratio = med["logferry"]["msgs_per_cpu_s"] / med["rsyslog"]["msgs_per_cpu_s"]
     lines += ["", f"logferry / rsyslog messages per CPU-second: {ratio:.2f}x (goal >= 3x): {'met' if ratio >= 3 else 'NOT met'}"]

@@ -35,8 +35,11 @@ use crate::config::{ListenTransport, SyslogSourceConfig};
 use crate::metrics::listener::{ListenerMetrics, Refusal};
 use framing::Framer;
 
-/// How much one read of a connection takes at most.
+/// How much one read of a connection takes at first, and again once the sender slows down.
 const READ_BYTES: usize = 64 * 1024;
+/// How much one read takes at most while the sender keeps every read full: fewer, larger chunks
+/// mean fewer wake-ups of the processing thread and the sink per message.
+const READ_BYTES_MAX: usize = 256 * 1024;
 /// UDP datagrams gathered into one chunk at most (when they are already waiting).
 const UDP_BATCH: usize = 512;
 /// How long a TLS handshake may take.
@@ -234,13 +237,17 @@ async fn read_stream<S: AsyncRead + Unpin>(
     abort: CancellationToken,
 ) {
     let mut framer = Framer::new(settings.max_message_bytes);
+    let mut read_size = ReadSize::default();
     let mut buffer: Vec<u8> = Vec::with_capacity(READ_BYTES);
     loop {
-        buffer.reserve(READ_BYTES.saturating_sub(buffer.capacity() - buffer.len()));
+        buffer.reserve(read_size.bytes());
         let read = tokio::select! {
             () = stop.cancelled() => return,
             read = tokio::time::timeout(settings.idle_timeout, stream.read_buf(&mut buffer)) => read,
         };
+        if let Ok(Ok(n)) = read {
+            read_size.after(n);
+        }
         let mut records = Vec::new();
         let (used, last) = match read {
             Err(_) => {
@@ -266,7 +273,7 @@ async fn read_stream<S: AsyncRead + Unpin>(
             },
         };
         if !records.is_empty() {
-            let mut rest = Vec::with_capacity(READ_BYTES.max(buffer.len() - used));
+            let mut rest = Vec::with_capacity(buffer.len() - used + read_size.bytes());
             rest.extend_from_slice(&buffer[used..]);
             let mut data = std::mem::replace(&mut buffer, rest);
             data.truncate(used);
@@ -279,6 +286,35 @@ async fn read_stream<S: AsyncRead + Unpin>(
         if last {
             return;
         }
+    }
+}
+
+/// How much the next read of a connection asks for: [`READ_BYTES`], doubling up to
+/// [`READ_BYTES_MAX`] while every read fills what it asked for (the sender is ahead of us), and back
+/// to [`READ_BYTES`] once a read brings less than that.
+#[derive(Debug)]
+struct ReadSize(usize);
+
+impl Default for ReadSize {
+    fn default() -> Self {
+        ReadSize(READ_BYTES)
+    }
+}
+
+impl ReadSize {
+    fn bytes(&self) -> usize {
+        self.0
+    }
+
+    /// The last read brought `n` bytes.
+    fn after(&mut self, n: usize) {
+        self.0 = if n >= self.0 {
+            (self.0 * 2).min(READ_BYTES_MAX)
+        } else if n < READ_BYTES {
+            READ_BYTES
+        } else {
+            self.0
+        };
     }
 }
 
@@ -404,5 +440,25 @@ fn offer(settings: &ConnectionSettings, batch: Datagrams) -> bool {
             true
         }
         Err(TrySendError::Closed(_)) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_grow_while_full_and_shrink_when_the_sender_slows() {
+        let mut size = ReadSize::default();
+        assert_eq!(size.bytes(), READ_BYTES);
+        for _ in 0..10 {
+            let full = size.bytes();
+            size.after(full);
+        }
+        assert_eq!(size.bytes(), READ_BYTES_MAX);
+        size.after(READ_BYTES + 1);
+        assert_eq!(size.bytes(), READ_BYTES_MAX);
+        size.after(100);
+        assert_eq!(size.bytes(), READ_BYTES);
     }
 }
