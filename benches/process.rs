@@ -88,6 +88,7 @@ fn bench_send_chunk(c: &mut Criterion) {
 fn process(c: &mut Criterion) {
     bench_format(c, "apache_access", &common::apache_combined(10_000));
     bench_format(c, "syslog", &common::syslog_rfc3164(10_000));
+    bench_format(c, "syslog_rfc5424", &common::syslog_rfc5424(10_000));
     bench_send_chunk(c);
 }
 
