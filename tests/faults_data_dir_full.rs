@@ -138,6 +138,17 @@ impl Setup {
         Agent::start_logging(&[], &self.config, &self.agent_log)
     }
 
+    /// Starts the agent on 1,000 lines, waits until they are delivered and checkpointed, then fills
+    /// the filesystem. Returns the agent, the checkpoints of that moment and the filler file.
+    async fn deliver_then_fill(&self, collector: &Collector) -> (Agent, String, PathBuf) {
+        append(&self.log, 0, 1_000);
+        let agent = self.start();
+        assert!(collector.wait_for(1_000, WAIT).await);
+        let before = self.wait_for_checkpoint_at_end();
+        let filler = self.fs.fill("filler");
+        (agent, before, filler)
+    }
+
     fn checkpoints(&self) -> String {
         std::fs::read_to_string(self.fs.mount_point.join("checkpoints.json")).unwrap_or_default()
     }
@@ -218,11 +229,7 @@ async fn case13_full_data_dir_with_a_memory_buffer_keeps_checkpoints_and_deliver
     let Some(setup) = Setup::new(&collector, 2, "") else {
         return;
     };
-    append(&setup.log, 0, 1_000);
-    let agent = setup.start();
-    assert!(collector.wait_for(1_000, WAIT).await);
-    let before = setup.wait_for_checkpoint_at_end();
-    let filler = setup.fs.fill("filler");
+    let (agent, before, filler) = setup.deliver_then_fill(&collector).await;
     append(&setup.log, 1_000, 3_000);
     assert!(collector.wait_for(3_000, WAIT).await);
     let error = setup
@@ -258,11 +265,7 @@ async fn case13_full_data_dir_blocks_a_disk_buffer_without_loss_until_there_is_r
     let Some(setup) = Setup::new(&collector, 4, &sink) else {
         return;
     };
-    append(&setup.log, 0, 1_000);
-    let agent = setup.start();
-    assert!(collector.wait_for(1_000, WAIT).await);
-    let before = setup.wait_for_checkpoint_at_end();
-    let filler = setup.fs.fill("filler");
+    let (agent, before, filler) = setup.deliver_then_fill(&collector).await;
     // Far more than the queue in front of the buffer holds (2 batches of 256 KiB of input).
     let n = 30_000;
     append(&setup.log, 1_000, n);
@@ -308,11 +311,7 @@ async fn case13_full_data_dir_makes_a_drop_newest_disk_buffer_drop_and_count() {
     let Some(setup) = Setup::new(&collector, 4, &sink) else {
         return;
     };
-    append(&setup.log, 0, 1_000);
-    let agent = setup.start();
-    assert!(collector.wait_for(1_000, WAIT).await);
-    let before = setup.wait_for_checkpoint_at_end();
-    let filler = setup.fs.fill("filler");
+    let (agent, before, filler) = setup.deliver_then_fill(&collector).await;
     append(&setup.log, 1_000, 11_000);
     let dropped_series = "logferry_events_dropped_total{reason=\"buffer_full\"}";
     let read_series = "logferry_source_events_total{source=\"web\"}";

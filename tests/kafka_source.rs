@@ -12,6 +12,7 @@
 
 mod support;
 
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -59,6 +60,39 @@ fn aggregator_with(
     let path = dir.join(format!("{name}.toml"));
     std::fs::write(&path, text).unwrap();
     path
+}
+
+/// What every scale-out case starts from: a broker, a collector, and a directory for the configs of
+/// aggregators reading raw access lines of `siem.raw`.
+struct Scene {
+    broker: Broker,
+    collector: Collector,
+    dir: tempfile::TempDir,
+}
+
+impl Scene {
+    /// `None` (the broker said why) where no test broker is installed.
+    async fn start() -> Option<Scene> {
+        let broker = Broker::start()?;
+        Some(Scene {
+            broker,
+            collector: Collector::start(CollectorOptions::default()).await,
+            dir: tempfile::tempdir().unwrap(),
+        })
+    }
+
+    /// The config of aggregator `name` with `librdkafka` settings added (see [`aggregator_with`]).
+    fn aggregator(&self, name: &str, librdkafka: &str) -> PathBuf {
+        aggregator_with(
+            self.dir.path(),
+            name,
+            &self.broker,
+            "siem.raw",
+            "apache_access",
+            &self.collector,
+            librdkafka,
+        )
+    }
 }
 
 fn lines(from: usize, to: usize) -> Vec<String> {
@@ -215,37 +249,27 @@ async fn two_aggregators_sharing(
 /// docs/scale-out.md, "Tested against tansu"); with Apache Kafka either member may die.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_aggregator_shares_partitions_and_its_death_loses_nothing() {
-    let Some(broker) = Broker::start() else {
+    let Some(scene) = Scene::start().await else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let collector = Collector::start(CollectorOptions::default()).await;
-    let config = |name: &str| {
-        aggregator(
-            dir.path(),
-            name,
-            &broker,
-            "siem.raw",
-            "apache_access",
-            &collector,
-        )
-    };
+    let (broker, collector) = (&scene.broker, &scene.collector);
+    let config = |name: &str| scene.aggregator(name, "");
     let Sharing {
         a,
         b,
         mut n,
         by_a,
         by_b,
-    } = two_aggregators_sharing(&broker, &collector, &config).await;
+    } = two_aggregators_sharing(broker, collector, &config).await;
 
     // The second one is killed mid-stream: after its session expires, the first one reads its
     // partitions from their last commit.
     let before_kill = n;
-    n = stream(&broker, n, n + 500, 100).await;
+    n = stream(broker, n, n + 500, 100).await;
     let killed_at = n;
     b.kill();
-    n = stream(&broker, n, n + 2000, 100).await;
-    let messages = every_event(&collector, n).await;
+    n = stream(broker, n, n + 2000, 100).await;
+    let messages = every_event(collector, n).await;
     let after = delivered_by(&messages, "a", killed_at..n);
     assert_eq!(
         after,
@@ -274,36 +298,30 @@ async fn a_second_aggregator_shares_partitions_and_its_death_loses_nothing() {
 /// would not recover at all on tansu.) Apache Kafka needs no restart. Nothing is lost.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_group_leader_killed_loses_nothing_once_the_survivor_restarts() {
-    let Some(broker) = Broker::start() else {
+    let Some(scene) = Scene::start().await else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let collector = Collector::start(CollectorOptions::default()).await;
+    let (broker, collector) = (&scene.broker, &scene.collector);
     let config = |name: &str| {
-        aggregator_with(
-            dir.path(),
+        scene.aggregator(
             name,
-            &broker,
-            "siem.raw",
-            "apache_access",
-            &collector,
             "\"partition.assignment.strategy\" = \"range,roundrobin\"",
         )
     };
-    let Sharing { a, b, mut n, .. } = two_aggregators_sharing(&broker, &collector, &config).await;
+    let Sharing { a, b, mut n, .. } = two_aggregators_sharing(broker, collector, &config).await;
 
-    n = stream(&broker, n, n + 500, 100).await;
+    n = stream(broker, n, n + 500, 100).await;
     let killed_at = n;
     a.kill();
-    n = stream(&broker, n, n + 500, 100).await;
+    n = stream(broker, n, n + 500, 100).await;
     // `c` must join after `a`'s session (6 s) expired: joining earlier, it would be handed
     // `a`'s share as if `a` were alive.
     tokio::time::sleep(Duration::from_secs(8)).await;
     b.stop();
     let c = Agent::start(&config("c"));
     let restarted_at = n;
-    n = stream(&broker, n, n + 1000, 100).await;
-    let messages = every_event(&collector, n).await;
+    n = stream(broker, n, n + 1000, 100).await;
+    let messages = every_event(collector, n).await;
     assert_eq!(
         delivered_by(&messages, "c", restarted_at..n),
         n - restarted_at,
@@ -323,22 +341,21 @@ async fn the_group_leader_killed_loses_nothing_once_the_survivor_restarts() {
 /// on from where it was. The test broker keeps everything in memory and comes back empty, so the
 /// test writes the log back as it was (same events, same offsets: what a durable broker keeps)
 /// before the new events; every event then arrives exactly once: none read twice, none skipped.
+///
+/// One thing a durable broker keeps and this one cannot: the topic's id. The re-created topic has a
+/// new one, and librdkafka 2.12.1 sometimes crashes (SIGSEGV in its metadata cache) when it sees a
+/// topic's id change (docs/scale-out.md, "Tested against tansu", 5.). The test then does what
+/// systemd's `Restart=on-failure` does, starts the agent again, and asks for every event at least
+/// once: the commits went with the old broker, so the restarted agent reads the partitions again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broker_restarted_mid_stream_the_aggregator_reads_on() {
-    let Some(mut broker) = Broker::start() else {
+    let Some(mut scene) = Scene::start().await else {
         return;
     };
-    blocking(|| broker.create_topic("siem.raw", 2));
-    let dir = tempfile::tempdir().unwrap();
-    let collector = Collector::start(CollectorOptions::default()).await;
-    let agent = Agent::start(&aggregator(
-        dir.path(),
-        "a",
-        &broker,
-        "siem.raw",
-        "apache_access",
-        &collector,
-    ));
+    blocking(|| scene.broker.create_topic("siem.raw", 2));
+    let config = scene.aggregator("a", "");
+    let mut agent = Agent::start(&config);
+    let (broker, collector) = (&mut scene.broker, &scene.collector);
     blocking(|| broker.produce("siem.raw", 2, &lines(0, 1000)));
     let before = collector.expect_messages(1000, COLLECT).await;
     assert_exactly_once(&before, 1000);
@@ -349,9 +366,30 @@ async fn broker_restarted_mid_stream_the_aggregator_reads_on() {
         broker.produce("siem.raw", 2, &lines(0, 1000));
         broker.produce("siem.raw", 2, &lines(1000, 1400));
     });
-    every_event(&collector, 1400).await;
+    let mut crashed = None;
+    let deadline = tokio::time::Instant::now() + COLLECT;
+    while tally(&collector.messages()).len() < 1400 && tokio::time::Instant::now() < deadline {
+        if let Some(status) = agent.exit_status() {
+            assert_eq!(
+                status.signal(),
+                Some(libc::SIGSEGV),
+                "the agent exited with {status}"
+            );
+            eprintln!(
+                "librdkafka crashed on the topic's new id ({status}); starting the agent again"
+            );
+            crashed = Some(status);
+            agent = Agent::start(&config);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    every_event(collector, 1400).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_exactly_once(&collector.messages(), 1400);
+    let messages = collector.messages();
+    match crashed {
+        None => assert_exactly_once(&messages, 1400),
+        Some(_) => eprintln!("after the crash: 1400 events, {} delivered", messages.len()),
+    }
     agent.stop();
 }
 

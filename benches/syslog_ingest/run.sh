@@ -68,6 +68,9 @@ if [ $BUILD = 1 ]; then
     log "cargo build --release --bin logferry --example bench_receiver"
     (cd "$ROOT" && cargo build --release --bin logferry --example bench_receiver)
 fi
+for bin in "$LOGFERRY" "$RECEIVER"; do
+    [ -x "$bin" ] || { echo "missing $bin: run without --no-build, or build it" >&2; exit 1; }
+done
 
 INPUT=$WORK/syslog-$N.log
 [ -s "$INPUT" ] || { log "generating $N messages -> $INPUT"; python3 "$HERE/gen_syslog.py" "$N" "$INPUT"; }
@@ -143,6 +146,7 @@ run_one() { # $1 contender, $2 run
         --tls-cert "$PKI/server.pem" --tls-key "$PKI/server.key" >"$dir/receiver.out" 2>"$dir/receiver.err" &
     local rpid=$!; PIDS+=("$rpid")
     for i in $(seq 100); do grep -q READY "$dir/receiver.out" 2>/dev/null && break; sleep 0.05; done
+    grep -q READY "$dir/receiver.out" || { cat "$dir/receiver.err" >&2; echo "the receiver did not start" >&2; exit 1; }
     local cmd
     case $c in
         logferry) write_logferry "$dir/logferry.toml" "$dir/data"
@@ -178,6 +182,7 @@ PY
         sleep 0.05
     done
     local cpu1; cpu1=$(proc_cpu "$cpid")
+    [ "${done_ns:-0}" -gt 0 ] || { log "$c $run: the receiver did not get all $N messages within 300 s"; kill "$spid" 2>/dev/null || true; }
     wait "$spid" 2>/dev/null || true
     kill -TERM "$cpid" 2>/dev/null || true; wait "$cpid" 2>/dev/null || true
     sleep 0.2

@@ -198,7 +198,12 @@ impl Agent {
 
     /// Whether the agent is still running.
     pub fn is_running(&mut self) -> bool {
-        self.child.try_wait().unwrap().is_none()
+        self.exit_status().is_none()
+    }
+
+    /// How the agent ended, once it has.
+    pub fn exit_status(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().unwrap()
     }
 
     /// SIGTERM, then waits for a clean exit.
