@@ -77,19 +77,6 @@ pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     memchr::memmem::find(hay, needle)
 }
 
-/// Position of the last occurrence of `needle` in `hay`.
-#[inline]
-pub(crate) fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    memchr::memmem::rfind(hay, needle)
-}
-
-/// Splits at the first `sep`: the part before, and the part after the separator.
-#[inline]
-pub(crate) fn split_once<'a>(b: &'a [u8], sep: &[u8]) -> Option<(&'a [u8], &'a [u8])> {
-    let i = find(b, sep)?;
-    Some((b.get(..i)?, b.get(i.checked_add(sep.len())?..)?))
-}
-
 /// The token up to the first space (or the whole input) and the rest starting at that space.
 #[inline]
 pub(crate) fn token(b: &[u8]) -> (&[u8], &[u8]) {
@@ -127,7 +114,5 @@ mod tests {
         assert_eq!(split_at(b"ab", 5), (&b"ab"[..], &b""[..]));
         assert_eq!(from(b"ab", 5), b"");
         assert_eq!(token(b"ab cd"), (&b"ab"[..], &b" cd"[..]));
-        assert_eq!(split_once(b"a : b", b" : "), Some((&b"a"[..], &b"b"[..])));
-        assert_eq!(rfind(b"a from b from c", b" from "), Some(8));
     }
 }

@@ -1,13 +1,19 @@
 //! Authentication events in OpenSSH `sshd` messages (the syslog MSG of program `sshd`).
 
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
 use nom::bytes::complete::{tag, take_till, take_while1};
 use nom::combinator::opt;
 use nom::sequence::delimited;
 use nom::{IResult, Parser};
 
-use crate::scan::{
-    find, from, leading_digits, parse_u16, parse_u32, rfind, split_at, token, trim_eol,
-};
+use crate::scan::{from, leading_digits, parse_u16, parse_u32, split_at, token, trim_eol};
+
+// The searches below run on every sshd line; building a substring searcher costs more than the
+// search itself on a short message, so each is built once.
+static REPEATED_OPEN: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b": [ "));
+static PAM_END: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"): "));
 
 /// One recognised sshd event, borrowing from the message.
 ///
@@ -97,7 +103,7 @@ fn unwrap_repeated(m: &[u8]) -> &[u8] {
     let Some(rest) = m.strip_prefix(b"message repeated ") else {
         return m;
     };
-    match find(rest, b": [ ") {
+    match REPEATED_OPEN.find(rest) {
         Some(i) => {
             let inner = from(rest, i + 4);
             inner.strip_suffix(b" ]").unwrap_or(inner)
@@ -128,7 +134,11 @@ fn address_port(b: &[u8]) -> Option<(&[u8], Option<u16>)> {
 
 /// `<user> from <ip>[ port <n>]…` → user, address, port (split at the last ` from `).
 fn user_from(b: &[u8]) -> Option<(&[u8], &[u8], Option<u16>)> {
-    let i = rfind(b, b" from ")?;
+    // `f` is rare in these messages: trying each `f` from the end is cheaper than a reverse
+    // substring searcher, whose set-up and two-way scan cost more than the message is long.
+    let i = memchr::memrchr_iter(b'f', b)
+        .filter_map(|f| f.checked_sub(1))
+        .find(|&i| from(b, i).starts_with(b" from "))?;
     let (address, port) = address_port(from(b, i + 6))?;
     Some((split_at(b, i).0, address, port))
 }
@@ -201,7 +211,7 @@ fn disconnect(m: &[u8]) -> Option<SshdEvent<'_>> {
 /// `pam_unix(…): ` prefix (optional) then a session or authentication-failure line.
 fn pam(m: &[u8]) -> Option<SshdEvent<'_>> {
     let body = match m.strip_prefix(b"pam_unix(") {
-        Some(r) => from(r, find(r, b"): ")? + 3),
+        Some(r) => from(r, PAM_END.find(r)? + 3),
         None => m,
     };
     if let Some(rest) = body.strip_prefix(b"session opened for user ") {
@@ -446,8 +456,29 @@ mod tests {
         assert_eq!(parse(b""), None);
     }
 
+    #[test]
+    fn user_from_splits_at_the_last_from() {
+        let split = |b: &'static [u8]| user_from(b).map(|(user, address, _)| (user, address));
+        assert_eq!(
+            split(b"a from b from c"),
+            Some((&b"a from b"[..], &b"c"[..]))
+        );
+        assert_eq!(split(b"f from 1.2.3.4"), Some((&b"f"[..], &b"1.2.3.4"[..])));
+        assert_eq!(split(b" from 1.2.3.4"), Some((&b""[..], &b"1.2.3.4"[..])));
+        assert_eq!(split(b"from 1.2.3.4"), None);
+        assert_eq!(split(b"x fromage 1.2.3.4"), None);
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn user_from_finds_what_a_substring_search_finds(b in proptest::collection::vec(
+            proptest::sample::select(b"from xf".to_vec()), 0..40)) {
+            let expected = memchr::memmem::rfind(&b, b" from ")
+                .and_then(|i| address_port(from(&b, i + 6)).map(|(a, p)| (split_at(&b, i).0, a, p)));
+            prop_assert_eq!(user_from(&b), expected);
+        }
 
         #[test]
         fn never_panics_on_bytes(b in proptest::collection::vec(any::<u8>(), 0..200)) {

@@ -1,6 +1,14 @@
 //! `sudo` command-log messages: `caller : [reason ; ]TTY=… ; PWD=… ; USER=… ; COMMAND=…`.
 
-use crate::scan::{find, split_once, trim_ascii, trim_eol};
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
+
+use crate::scan::{trim_ascii, trim_eol};
+
+// Built once: building a substring searcher costs more than searching a short message with it.
+static CALLER_END: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" : "));
+static FIELD_END: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" ; "));
 
 /// One sudo command-log message, borrowing from the input.
 ///
@@ -28,7 +36,10 @@ pub struct SudoEvent<'a> {
 /// Other `KEY=value` fields (`GROUP=`, `ENV=`, `TSID=`) are skipped. Never panics,
 /// allocates nothing.
 pub fn parse(message: &[u8]) -> Option<SudoEvent<'_>> {
-    let (caller, mut rest) = split_once(trim_eol(message), b" : ")?;
+    let message = trim_eol(message);
+    let caller_end = CALLER_END.find(message)?;
+    let caller = message.get(..caller_end)?;
+    let mut rest = message.get(caller_end + 3..)?;
     let caller = trim_ascii(caller);
     if caller.is_empty() || caller.iter().any(u8::is_ascii_whitespace) {
         return None;
@@ -49,7 +60,7 @@ pub fn parse(message: &[u8]) -> Option<SudoEvent<'_>> {
             known = true;
             break;
         }
-        let (field, next) = match find(rest, b" ; ") {
+        let (field, next) = match FIELD_END.find(rest) {
             Some(i) => (
                 rest.get(..i).unwrap_or(&[]),
                 rest.get(i + 3..).unwrap_or(&[]),

@@ -210,6 +210,17 @@ impl<'a> Cursor<'a> {
 
     /// `hh:mm:ss[.frac]`.
     fn hms(&mut self) -> Result<(u8, u8, u8, u32), ParseError> {
+        // Nearly every stamp is written exactly so: read it without a check and a possible error per
+        // byte; anything else takes the byte-by-byte way below, which names what is wrong.
+        if let Some(
+            &[h1 @ b'0'..=b'9', h0 @ b'0'..=b'9', b':', m1 @ b'0'..=b'9', m0 @ b'0'..=b'9', b':', s1 @ b'0'..=b'9', s0 @ b'0'..=b'9'],
+        ) = self.b.get(self.pos..self.pos.saturating_add(8))
+        {
+            let two = |tens: u8, ones: u8| (tens - b'0') * 10 + (ones - b'0');
+            self.pos += 8;
+            let ns = self.fraction()?;
+            return Ok((two(h1, h0), two(m1, m0), two(s1, s0), ns));
+        }
         let h = self.two("expected hour")?;
         self.expect(b':', "expected ':' after hour")?;
         let m = self.two("expected minute")?;

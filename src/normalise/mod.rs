@@ -12,6 +12,7 @@ pub mod ipv6_text;
 pub mod java;
 pub mod json;
 pub mod kv;
+mod memo;
 pub mod passthrough;
 pub mod syslog;
 pub mod text;

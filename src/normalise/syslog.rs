@@ -3,11 +3,9 @@
 //! Field order follows the schema's worked examples: the header fields (`host`, `process`,
 //! `process_id`, `event_type`, structured data), then the program's own fields, then `message`.
 
-use std::borrow::Cow;
-
 use logferry_parsers::{drupal, sshd, su, sudo, syslog};
 
-use super::text::{address, canonical_int, lossy, snake_case};
+use super::text::{address, canonical_int, to_snake_case};
 use super::time::SourceClock;
 use super::MapResult;
 use crate::event::{Event, EventTime, Value};
@@ -78,7 +76,7 @@ pub fn map<'a>(
 fn structured_data<'a>(sd: &'a [u8], event: &mut Event<'a>) {
     for param in syslog::sd_params(sd) {
         let Ok(param) = param else { break };
-        let name = snake_case(&lossy(param.name));
+        let name = to_snake_case(event.record.str(param.name));
         if name.is_empty() || event.get(&name).is_some() {
             continue;
         }
@@ -86,7 +84,7 @@ fn structured_data<'a>(sd: &'a [u8], event: &mut Event<'a>) {
             Some(n) => Value::Int(n),
             None => Value::Str(event.record.cow(param.value)),
         };
-        event.dynamic(Cow::Owned(name), value);
+        event.dynamic(name, value);
     }
 }
 
@@ -227,12 +225,13 @@ fn su_fields<'a>(message: &'a [u8], event: &mut Event<'a>) -> bool {
 /// The Drupal syslog module's watchdog line, whatever the program is called; `message` becomes the
 /// watchdog message.
 fn drupal_fields<'a>(message: &mut &'a [u8], event: &mut Event<'a>) -> bool {
+    // The base URL comes first: most messages are turned away here, before the split into fields.
+    if !message.starts_with(b"http") {
+        return false;
+    }
     let Some(record) = drupal::parse(message) else {
         return false;
     };
-    if !record.base_url.starts_with(b"http") {
-        return false;
-    }
     event.norm_id = "DrupalWatchdog";
     event.time.unix = record.timestamp;
     labels(event, &["Application", "Drupal"]);

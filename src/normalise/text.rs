@@ -146,6 +146,27 @@ pub fn canonical_int(raw: &[u8]) -> Option<i64> {
     })
 }
 
+/// `name` in snake_case ([`snake_case`]), borrowed when it already is, as names often are.
+pub fn to_snake_case(name: Cow<'_, str>) -> Cow<'_, str> {
+    if is_snake_case(&name) {
+        name
+    } else {
+        Cow::Owned(snake_case(&name))
+    }
+}
+
+/// Whether [`snake_case`] would return `name` unchanged, for names of ASCII lowercase letters, digits
+/// and single inner underscores (others are simply converted).
+fn is_snake_case(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    let inner = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_';
+    !bytes.is_empty()
+        && bytes.first() != Some(&b'_')
+        && bytes.last() != Some(&b'_')
+        && bytes.iter().all(inner)
+        && !bytes.windows(2).any(|pair| pair == b"__")
+}
+
 /// `camelCase`, `dotted.name`, `kebab-name` and `Mixed Case` to `snake_case`; runs of capitals stay one
 /// word (`eventID` → `event_id`, `HTTPStatus` → `http_status`).
 pub fn snake_case(name: &str) -> String {
@@ -193,6 +214,28 @@ mod tests {
         assert_eq!(snake_case("already_snake"), "already_snake");
         assert_eq!(snake_case("x-forwarded-for"), "x_forwarded_for");
         assert_eq!(snake_case("@timestamp"), "timestamp");
+    }
+
+    #[test]
+    fn names_already_in_snake_case_are_borrowed() {
+        for name in ["iut", "ip", "event_id", "a1_b2", "x"] {
+            assert!(matches!(to_snake_case(name.into()), Cow::Borrowed(n) if n == name));
+        }
+        let names = [
+            "eventID", "_x", "x_", "a__b", "", "é", "Ip", "a-b", "a.b", "a b", "ab_",
+        ];
+        for name in names {
+            let converted = to_snake_case(name.into());
+            assert!(matches!(converted, Cow::Owned(_)), "{name:?}");
+            assert_eq!(converted, snake_case(name));
+        }
+        for name in ["iut", "a1_b2", "x", "event_id"] {
+            assert_eq!(
+                snake_case(name),
+                name,
+                "the borrowed ones are what snake_case gives"
+            );
+        }
     }
 
     #[test]
