@@ -4,6 +4,7 @@
 //! in the log). Header fields longer than RFC 5424 allows are cut, never rejected; characters outside
 //! printable US-ASCII become `_`; an empty field is `-`.
 
+use super::scan;
 use crate::event::{Event, Value};
 
 /// The last formatted timestamp (consecutive events mostly share their second) and the last date
@@ -74,11 +75,13 @@ fn header_field(text: &str, max: usize, out: &mut Vec<u8>) {
         return;
     }
     let text = &text.as_bytes()[..text.len().min(max)];
-    let printable = |b: u8| (33..=126).contains(&b);
-    if text.iter().all(|&b| printable(b)) {
+    if scan::all_printable(text) {
         out.extend_from_slice(text);
     } else {
-        out.extend(text.iter().map(|&b| if printable(b) { b } else { b'_' }));
+        out.extend(
+            text.iter()
+                .map(|&b| if scan::is_printable(b) { b } else { b'_' }),
+        );
     }
 }
 

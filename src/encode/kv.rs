@@ -4,6 +4,7 @@
 //! `\\`, `\n`, `\r`, `\t` escaped, and other control characters written as `\u00XX`.
 //! `label` is one comma-joined value.
 
+use super::scan;
 use crate::event::{Event, Value};
 
 /// Appends the `kv` payload of `event` to `out`.
@@ -65,107 +66,34 @@ fn value(value: &Value<'_>, out: &mut Vec<u8>) {
     }
 }
 
-/// A byte a value may hold without quotes: `[A-Za-z0-9._:/@+-]`. Branch-free, so the folds over
-/// 16-byte chunks below compile to vector code.
-#[inline(always)]
-const fn is_bare(b: u8) -> bool {
-    let letter = (b | 0x20).wrapping_sub(b'a') < 26;
-    let digit_or_colon = b.wrapping_sub(b'0') < 11;
-    let dash_dot_slash = b.wrapping_sub(b'-') < 3;
-    letter | digit_or_colon | dash_dot_slash | (b == b'_') | (b == b'@') | (b == b'+')
-}
-
-/// A byte that must be escaped inside quotes.
-#[inline(always)]
-const fn needs_escape(b: u8) -> bool {
-    (b < 0x20) | (b == 0x7f) | (b == b'"') | (b == b'\\')
-}
-
-/// The same two predicates as tables, for the byte-at-a-time parts (short values, chunk tails).
-const BARE: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        table[b] = is_bare(b as u8);
-        b += 1;
-    }
-    table
-};
-const ESCAPE: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        table[b] = needs_escape(b as u8);
-        b += 1;
-    }
-    table
-};
-
-fn all_bare(bytes: &[u8]) -> bool {
-    let mut chunks = bytes.chunks_exact(16);
-    let whole = chunks.all(|c| c.iter().fold(0, |bad, &b| bad | u8::from(!is_bare(b))) == 0);
-    whole && chunks.remainder().iter().all(|&b| BARE[usize::from(b)])
-}
-
 /// Writes `text` bare or quoted.
 fn string(text: &str, out: &mut Vec<u8>) {
     let bytes = text.as_bytes();
-    if !bytes.is_empty() && all_bare(bytes) {
+    let flags = scan::kv_flags(bytes);
+    if flags == 0 && !bytes.is_empty() {
         out.extend_from_slice(bytes);
         return;
     }
     out.reserve(bytes.len() + 2);
     out.push(b'"');
-    if has_control(bytes) {
-        escape_each(bytes, out);
+    if flags & scan::ESCAPE == 0 {
+        out.extend_from_slice(bytes);
     } else {
-        // Only `"` and `\` need escaping: copy the runs between them whole.
-        let mut rest = bytes;
-        while let Some(i) = memchr::memchr2(b'"', b'\\', rest) {
-            let (clean, tail) = rest.split_at(i);
-            out.extend_from_slice(clean);
-            escape(tail[0], out);
-            rest = &tail[1..];
-        }
-        out.extend_from_slice(rest);
+        escape_each(bytes, out);
     }
     out.push(b'"');
 }
 
-/// Whether `bytes` holds a control character (below 0x20, or 0x7f); 32 bytes at a time, branch-free
-/// inside a chunk (an OR of bytes, not of bools) so the check compiles to a few vector instructions.
-fn has_control(bytes: &[u8]) -> bool {
-    let control = |b: u8| u8::from((b < 0x20) | (b == 0x7f));
-    let mut chunks = bytes.chunks_exact(32);
-    chunks.any(|c| c.iter().fold(0, |any, &b| any | control(b)) != 0)
-        || chunks.remainder().iter().any(|&b| control(b) != 0)
-}
-
-/// Writes every byte of `bytes`, escaping those that need it (the rare path: control characters).
+/// Writes every byte of `bytes`, escaping those that need it (the rare path).
 fn escape_each(bytes: &[u8], out: &mut Vec<u8>) {
     let mut rest = bytes;
     loop {
-        let clean = clean_prefix(rest);
+        let clean = scan::escape_free_prefix(rest);
         out.extend_from_slice(&rest[..clean]);
         let Some(&b) = rest.get(clean) else { break };
         escape(b, out);
         rest = &rest[clean + 1..];
     }
-}
-
-/// How many leading bytes of `bytes` need no escaping (16 at a time while none does).
-fn clean_prefix(bytes: &[u8]) -> usize {
-    let mut done = 0;
-    for chunk in bytes.chunks_exact(16) {
-        if chunk.iter().fold(false, |any, &b| any | needs_escape(b)) {
-            break;
-        }
-        done += 16;
-    }
-    done + bytes[done..]
-        .iter()
-        .position(|&b| ESCAPE[usize::from(b)])
-        .unwrap_or(bytes.len() - done)
 }
 
 fn escape(b: u8, out: &mut Vec<u8>) {
@@ -187,6 +115,29 @@ fn escape(b: u8, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// `string` written the plain way, one character at a time: what the fast path must match.
+    fn reference(text: &str) -> String {
+        let bare = |c: char| c.is_ascii_alphanumeric() || "._:/@+-".contains(c);
+        if !text.is_empty() && text.chars().all(bare) {
+            return text.to_string();
+        }
+        let mut out = String::from("\"");
+        for c in text.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                c if c < ' ' || c == '\u{7f}' => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    }
 
     fn s(text: &str) -> String {
         let mut out = Vec::new();
@@ -243,5 +194,34 @@ mod tests {
             s("long text of more than sixteen bytes \"quoted\" and \u{7f}"),
             "\"long text of more than sixteen bytes \\\"quoted\\\" and \\u007f\""
         );
+    }
+
+    #[test]
+    fn lengths_around_the_window_size() {
+        for len in [15, 16, 17, 31, 32, 33] {
+            let bare = "a".repeat(len);
+            assert_eq!(s(&bare), bare);
+            for (at, odd) in [(0, " "), (len / 2, "\""), (len - 1, "\u{1}")] {
+                let mut text = bare.clone();
+                text.replace_range(at..at + 1, odd);
+                assert_eq!(s(&text), reference(&text), "{text:?}");
+            }
+        }
+        assert_eq!(s("blåbærgrød"), "\"blåbærgrød\"");
+        assert_eq!(s("ab\\"), "\"ab\\\\\"");
+    }
+
+    proptest! {
+        #[test]
+        fn matches_the_character_at_a_time_reference(text in any::<String>()) {
+            prop_assert_eq!(s(&text), reference(&text));
+        }
+
+        #[test]
+        fn matches_the_reference_on_log_like_text(
+            text in "[a-zA-Z0-9._:/@+ \"\\\\\t\n\r\u{0}\u{1b}\u{7f}æ€-]{0,80}"
+        ) {
+            prop_assert_eq!(s(&text), reference(&text));
+        }
     }
 }

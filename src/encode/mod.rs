@@ -8,6 +8,7 @@
 pub mod envelope;
 pub mod json;
 pub mod kv;
+mod scan;
 
 use crate::config::{Encoding, Framing, WireFormat};
 use crate::event::Event;
