@@ -2,8 +2,6 @@
 
 use std::borrow::Cow;
 
-use memchr::memchr2;
-
 use crate::scan::{from, split_at};
 use crate::ParseError;
 
@@ -120,7 +118,8 @@ fn sd_param(b: &[u8], pos: usize) -> Result<(&[u8], &[u8], usize), ParseError> {
     let body = from(b, start);
     let mut i = 0usize;
     loop {
-        let Some(j) = memchr2(b'"', b'\\', from(body, i)) else {
+        // Values are short: a plain loop costs less than `memchr2`'s dispatch and set-up.
+        let Some(j) = from(body, i).iter().position(|&c| c == b'"' || c == b'\\') else {
             return Err(ParseError::new("unterminated PARAM-VALUE", b.len()));
         };
         let j = i + j;
@@ -145,9 +144,10 @@ pub(crate) fn sd_element_end(b: &[u8], pos: usize) -> Result<usize, ParseError> 
 
 /// Undoes `\"`, `\\` and `\]` in a PARAM-VALUE; borrowed when there is nothing to undo.
 fn unescape_sd(raw: &[u8]) -> Cow<'_, [u8]> {
-    let needs = raw
-        .windows(2)
-        .any(|w| matches!(w, [b'\\', b'"' | b'\\' | b']']));
+    let needs = raw.contains(&b'\\')
+        && raw
+            .windows(2)
+            .any(|w| matches!(w, [b'\\', b'"' | b'\\' | b']']));
     if !needs {
         return Cow::Borrowed(raw);
     }

@@ -59,6 +59,8 @@ impl CprRedactor {
                         let range = s.as_bytes().as_ptr_range();
                         msg.start <= range.start && range.end <= msg.end
                     }) => {}
+                // Too short to hold a CPR number: not worth a call.
+                Value::Str(s) if s.len() < 10 => {}
                 Value::Str(s) => any |= self.redact_cow(s),
                 // A CPR number sent as a JSON number (ten digits, so day 10–31).
                 Value::Int(n) if (1_000_000_000..=9_999_999_999).contains(n) => {
@@ -94,17 +96,16 @@ impl CprRedactor {
         let mut out: Option<String> = None;
         let mut copied = 0;
         let mut i = 0;
-        while i + 6 <= bytes.len() {
-            let probe = i + 5;
-            if !digit(probe) {
-                i = probe + 1;
+        while let Some(probe) = bytes.get(i + 5) {
+            if !probe.is_ascii_digit() {
+                i += 6;
                 continue;
             }
-            let mut start = probe;
+            let mut start = i + 5;
             while start > i && digit(start - 1) {
                 start -= 1;
             }
-            let mut end = probe + 1;
+            let mut end = i + 6;
             while digit(end) {
                 end += 1;
             }

@@ -118,22 +118,25 @@ pub fn ip_text(raw: &[u8]) -> Option<Cow<'_, str>> {
 /// Whether `raw` is dotted-quad IPv4 text as `Ipv4Addr`'s parser accepts it (four decimal octets of at
 /// most 255, no leading zero), without its general-purpose parser: most addresses in logs are IPv4.
 fn is_ipv4(raw: &[u8]) -> bool {
-    let mut octets = 0;
-    for part in raw.split(|&b| b == b'.') {
-        octets += 1;
-        let canonical = match part {
-            [d] => d.is_ascii_digit(),
-            [b'1'..=b'9', d] => d.is_ascii_digit(),
-            [b'1', d, e] => d.is_ascii_digit() && e.is_ascii_digit(),
-            [b'2', b'0'..=b'4', d] => d.is_ascii_digit(),
-            [b'2', b'5', b'0'..=b'5'] => true,
-            _ => false,
-        };
-        if !canonical || octets > 4 {
-            return false;
+    // One pass, no splitting: the octet being read is `value`, written with `digits` digits.
+    let (mut dots, mut value, mut digits) = (0, 0u16, 0);
+    for &c in raw {
+        match c {
+            b'0'..=b'9' => {
+                if digits == 1 && value == 0 {
+                    return false; // a leading zero
+                }
+                value = value * 10 + u16::from(c - b'0');
+                digits += 1;
+                if value > 255 {
+                    return false;
+                }
+            }
+            b'.' if digits > 0 && dots < 3 => (dots, value, digits) = (dots + 1, 0, 0),
+            _ => return false,
         }
     }
-    octets == 4
+    dots == 3 && digits > 0
 }
 
 /// A decimal integer written canonically: no sign, no leading zero, at most 18 digits.
@@ -170,6 +173,48 @@ fn is_snake_case(name: &str) -> bool {
 /// `camelCase`, `dotted.name`, `kebab-name` and `Mixed Case` to `snake_case`; runs of capitals stay one
 /// word (`eventID` → `event_id`, `HTTPStatus` → `http_status`).
 pub fn snake_case(name: &str) -> String {
+    if name.is_ascii() {
+        ascii_snake_case(name.as_bytes())
+    } else {
+        unicode_snake_case(name)
+    }
+}
+
+/// [`snake_case`] of an ASCII name (nearly all of them), byte by byte: the same rules as
+/// [`unicode_snake_case`] without decoding characters or looking up Unicode case tables.
+fn ascii_snake_case(name: &[u8]) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    let mut prev: Option<u8> = None;
+    for (i, &c) in name.iter().enumerate() {
+        if c.is_ascii_alphanumeric() {
+            if c.is_ascii_uppercase() {
+                let boundary = match prev {
+                    Some(p) if p.is_ascii_lowercase() || p.is_ascii_digit() => true,
+                    Some(p) if p.is_ascii_uppercase() => {
+                        name.get(i + 1).is_some_and(u8::is_ascii_lowercase)
+                    }
+                    _ => false,
+                };
+                if boundary && !out.is_empty() && !out.ends_with('_') {
+                    out.push('_');
+                }
+                out.push(char::from(c.to_ascii_lowercase()));
+            } else {
+                out.push(char::from(c));
+            }
+        } else if !out.is_empty() && !out.ends_with('_') {
+            out.push('_');
+        }
+        prev = Some(c);
+    }
+    while out.ends_with('_') {
+        out.pop();
+    }
+    out
+}
+
+/// [`snake_case`] of any name.
+fn unicode_snake_case(name: &str) -> String {
     // One allocation, the result: neighbours are looked up in `name`, not in a copy of its chars.
     let mut out = String::with_capacity(name.len() + 4);
     let mut prev: Option<char> = None;
@@ -214,6 +259,22 @@ mod tests {
         assert_eq!(snake_case("already_snake"), "already_snake");
         assert_eq!(snake_case("x-forwarded-for"), "x_forwarded_for");
         assert_eq!(snake_case("@timestamp"), "timestamp");
+    }
+
+    #[test]
+    fn ascii_names_are_converted_as_unicode_ones() {
+        let mut rng = fastrand::Rng::with_seed(11);
+        for _ in 0..20_000 {
+            let name: String = (0..rng.usize(0..12))
+                .map(|_| *rng.choice(b"aZ9_.- AbCDxyQ").unwrap() as char)
+                .collect();
+            assert_eq!(
+                ascii_snake_case(name.as_bytes()),
+                unicode_snake_case(&name),
+                "{name:?}"
+            );
+        }
+        assert_eq!(snake_case("Änderung.Grund"), "änderung_grund");
     }
 
     #[test]

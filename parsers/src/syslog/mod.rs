@@ -1,7 +1,5 @@
 //! Syslog lines in RFC 3164 (BSD, as files and old senders write them) and RFC 5424 layouts.
 
-use memchr::{memchr, memchr3};
-
 use crate::scan::{from, split_at, token, trim_eol, trim_start_spaces};
 use crate::time::{month_from_abbrev, parse_rfc3164, parse_rfc3339, DateTime};
 use crate::ParseError;
@@ -182,7 +180,7 @@ fn parse_3164<'a>(
     if tok1.is_empty() {
         return Ok(rec);
     }
-    let tag_part = if tok1.last() == Some(&b':') || memchr(b'[', tok1).is_some() {
+    let tag_part = if tok1.last() == Some(&b':') || tok1.contains(&b'[') {
         rest
     } else {
         rec.hostname = Some(tok1);
@@ -204,10 +202,15 @@ type TagParts<'a> = (Option<&'a [u8]>, Option<&'a [u8]>, &'a [u8]);
 /// the program is `None` and the whole input is the message.
 fn split_tag(b: &[u8]) -> TagParts<'_> {
     let no_tag = (None, None, b);
-    let name_len = memchr3(b'[', b':', b' ', b).unwrap_or(b.len());
+    // Header tokens are a few bytes long: plain loops here and below, as `memchr`'s dispatch and
+    // set-up cost more than scanning them.
+    let name_len = b
+        .iter()
+        .position(|c| matches!(c, b'[' | b':' | b' '))
+        .unwrap_or(b.len());
     let (name, after) = split_at(b, name_len);
     // `sshd(pam_unix)` → `sshd`
-    let name = match (name.last(), memchr(b'(', name)) {
+    let name = match (name.last(), name.iter().position(|&c| c == b'(')) {
         (Some(b')'), Some(i)) => split_at(name, i).0,
         _ => name,
     };
@@ -217,7 +220,7 @@ fn split_tag(b: &[u8]) -> TagParts<'_> {
     match after.first() {
         Some(b'[') => {
             let inner = from(after, 1);
-            let Some(close) = memchr(b']', inner) else {
+            let Some(close) = inner.iter().position(|&c| c == b']') else {
                 return no_tag;
             };
             let (pid, tail) = split_at(inner, close);
@@ -262,7 +265,7 @@ fn header_field<'a>(
     reason: &'static str,
 ) -> Result<(Option<&'a [u8]>, usize), ParseError> {
     let rest = from(line, pos);
-    let Some(end) = memchr(b' ', rest) else {
+    let Some(end) = rest.iter().position(|&c| c == b' ') else {
         return Err(ParseError::new(reason, line.len()));
     };
     match split_at(rest, end).0 {
