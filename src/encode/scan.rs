@@ -52,6 +52,18 @@ pub fn kv_flags(bytes: &[u8]) -> u8 {
     }
 }
 
+/// The `NOT_BARE` flag of `bytes` (as [`kv_flags`] without its escape check), for bytes known to
+/// hold nothing to escape.
+pub fn bare_flags(bytes: &[u8]) -> u8 {
+    if bytes.len() < 16 {
+        kv_flags(bytes) & NOT_BARE
+    } else if all_windows(bytes, bare_window) {
+        0
+    } else {
+        NOT_BARE
+    }
+}
+
 /// How many leading bytes of `bytes` need no escaping inside `kv` quotes.
 pub fn escape_free_prefix(bytes: &[u8]) -> usize {
     let mut done = 0;
@@ -192,6 +204,7 @@ mod tests {
         #[test]
         fn windows_agree_with_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..100)) {
             prop_assert_eq!(kv_flags(&bytes), reference_flags(&bytes));
+            prop_assert_eq!(bare_flags(&bytes), reference_flags(&bytes) & NOT_BARE);
             prop_assert_eq!(all_printable(&bytes), bytes.iter().all(|&b| is_printable(b)));
             let prefix = bytes.iter().position(|&b| kv_byte_flags(b) & ESCAPE != 0);
             prop_assert_eq!(escape_free_prefix(&bytes), prefix.unwrap_or(bytes.len()));
