@@ -19,8 +19,14 @@ pub struct TimestampCache {
     date: Vec<u8>,
 }
 
-/// Appends the header (with the trailing space) of `event` to `out`.
-pub fn write_header(event: &Event<'_>, cache: &mut TimestampCache, out: &mut Vec<u8>) {
+/// Appends the header (with the trailing space) of `event` to `out`; `hostname` is `event`'s
+/// `device_name` as [`hostname`] writes it.
+pub fn write_header(
+    event: &Event<'_>,
+    cache: &mut TimestampCache,
+    hostname: &[u8],
+    out: &mut Vec<u8>,
+) {
     let mut int = itoa::Buffer::new();
     let pri = u16::from(event.facility.min(23)) * 8 + u16::from(event.severity.min(7));
     out.push(b'<');
@@ -37,7 +43,7 @@ pub fn write_header(event: &Event<'_>, cache: &mut TimestampCache, out: &mut Vec
     }
     out.extend_from_slice(&cache.text);
     out.push(b' ');
-    header_field(event.device_name, 255, out);
+    out.extend_from_slice(hostname);
     out.push(b' ');
     let (process, process_id) = process_fields(event);
     match process {
@@ -53,6 +59,11 @@ pub fn write_header(event: &Event<'_>, cache: &mut TimestampCache, out: &mut Vec
     out.push(b' ');
     header_field(event.norm_id, 32, out);
     out.extend_from_slice(b" - ");
+}
+
+/// Appends the HOSTNAME field for `device_name`.
+pub fn hostname(device_name: &str, out: &mut Vec<u8>) {
+    header_field(device_name, 255, out);
 }
 
 /// The values of the first `process` and the first `process_id` field, found in one pass.
@@ -167,6 +178,12 @@ mod tests {
     use crate::event::EventTime;
     use logferry_parsers::time::days_from_civil;
 
+    fn header(event: &Event<'_>, cache: &mut TimestampCache, out: &mut Vec<u8>) {
+        let mut host = Vec::new();
+        hostname(event.device_name, &mut host);
+        write_header(event, cache, &host, out);
+    }
+
     #[test]
     fn civil_round_trip() {
         for days in [-1_000_000i64, -1, 0, 1, 16_572, 20_000, 2_932_896] {
@@ -187,7 +204,7 @@ mod tests {
         event.app_name = "apache";
         event.severity = 4;
         let mut out = Vec::new();
-        write_header(&event, &mut TimestampCache::default(), &mut out);
+        header(&event, &mut TimestampCache::default(), &mut out);
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "<12>1 2015-05-17T08:35:03.000005-01:30 web_01 apache - ApacheAccess - "
@@ -205,7 +222,7 @@ mod tests {
                 offset_seconds: offset,
             };
             let mut out = Vec::new();
-            write_header(&event, &mut cache, &mut out);
+            header(&event, &mut cache, &mut out);
             let text = String::from_utf8(out).unwrap();
             text.split(' ').nth(1).unwrap().to_string()
         };
@@ -238,7 +255,7 @@ mod tests {
         event.str("process", "second");
         event.str("process_id", "ignored");
         let mut out = Vec::new();
-        write_header(&event, &mut TimestampCache::default(), &mut out);
+        header(&event, &mut TimestampCache::default(), &mut out);
         let text = String::from_utf8(out).unwrap();
         assert_eq!(
             text,

@@ -7,8 +7,9 @@
 use super::scan;
 use crate::event::{Event, Value};
 
-/// Appends the `kv` payload of `event` to `out`.
-pub fn write(event: &Event<'_>, include_msg: bool, out: &mut Vec<u8>) {
+/// Appends the `kv` payload of `event` to `out`; `names` is `event`'s device and source name as
+/// [`names`] writes them.
+pub fn write(event: &Event<'_>, include_msg: bool, names: &[u8], out: &mut Vec<u8>) {
     let mut int = itoa::Buffer::new();
     out.extend_from_slice(b"log_ts=");
     out.extend_from_slice(int.format(event.time.unix).as_bytes());
@@ -24,10 +25,7 @@ pub fn write(event: &Event<'_>, include_msg: bool, out: &mut Vec<u8>) {
         out.push(b'=');
         value(&field.value, out);
     }
-    out.extend_from_slice(b" device_name=");
-    string(event.device_name, out);
-    out.extend_from_slice(b" source_name=");
-    string(event.source_name, out);
+    out.extend_from_slice(names);
     out.extend_from_slice(b" severity=");
     out.extend_from_slice(int.format(event.severity).as_bytes());
     out.extend_from_slice(b" facility=");
@@ -40,6 +38,14 @@ pub fn write(event: &Event<'_>, include_msg: bool, out: &mut Vec<u8>) {
         out.extend_from_slice(b" parse_error=");
         string(reason, out);
     }
+}
+
+/// Appends the `device_name` and `source_name` fields, with the space before each.
+pub fn names(device_name: &str, source_name: &str, out: &mut Vec<u8>) {
+    out.extend_from_slice(b" device_name=");
+    string(device_name, out);
+    out.extend_from_slice(b" source_name=");
+    string(source_name, out);
 }
 
 /// The labels as one value: bare when there is one, else quoted (the comma is not a bare character).

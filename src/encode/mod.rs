@@ -9,6 +9,7 @@ pub mod envelope;
 pub mod json;
 pub mod kv;
 mod scan;
+mod source_names;
 
 use crate::config::{Encoding, Framing, WireFormat};
 use crate::event::Event;
@@ -19,6 +20,7 @@ pub struct Encoder {
     format: WireFormat,
     scratch: Vec<u8>,
     timestamps: envelope::TimestampCache,
+    names: source_names::SourceNames,
 }
 
 impl Encoder {
@@ -27,6 +29,7 @@ impl Encoder {
             format,
             scratch: Vec::new(),
             timestamps: envelope::TimestampCache::default(),
+            names: source_names::SourceNames::default(),
         }
     }
 
@@ -45,11 +48,14 @@ impl Encoder {
             }
             Framing::Lf => out,
         };
+        if format.rfc5424 || format.encoding == Encoding::Kv {
+            self.names.update(event);
+        }
         if format.rfc5424 {
-            envelope::write_header(event, &mut self.timestamps, target);
+            envelope::write_header(event, &mut self.timestamps, self.names.hostname(), target);
         }
         match format.encoding {
-            Encoding::Kv => kv::write(event, format.include_msg, target),
+            Encoding::Kv => kv::write(event, format.include_msg, self.names.kv(), target),
             Encoding::Json => json::write(event, format.include_msg, target),
         }
         match format.framing {
