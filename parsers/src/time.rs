@@ -67,11 +67,9 @@ pub fn days_from_civil(year: i32, month: u8, day: u8) -> i64 {
 /// `b` must be exactly three bytes.
 pub fn month_from_abbrev(b: &[u8]) -> Option<u8> {
     let [a, b, c] = <[u8; 3]>::try_from(b).ok()?;
-    let key = [
-        a.to_ascii_lowercase(),
-        b.to_ascii_lowercase(),
-        c.to_ascii_lowercase(),
-    ];
+    // Setting bit 0x20 lowercases an ASCII capital and keeps a lowercase letter; no other byte
+    // becomes a lowercase letter by it, so this is `to_ascii_lowercase` as far as the match goes.
+    let key = [a | 0x20, b | 0x20, c | 0x20];
     Some(match &key {
         b"jan" => 1,
         b"feb" => 2,
@@ -208,6 +206,30 @@ impl<'a> Cursor<'a> {
         Ok(nanos)
     }
 
+    /// `yyyy-mm-dd`.
+    fn dashed_date(&mut self) -> Result<(i32, u8, u8), ParseError> {
+        // As in `hms`: the usual layout in one step, anything else byte by byte.
+        if let Some(&[y3, y2, y1, y0, b'-', m1, m0, b'-', d1, d0]) =
+            self.b.get(self.pos..self.pos.saturating_add(10))
+        {
+            let all = [y3, y2, y1, y0, m1, m0, d1, d0];
+            if all.iter().all(u8::is_ascii_digit) {
+                let [y3, y2, y1, y0, m1, m0, d1, d0] = all.map(|c| c - b'0');
+                let year = [y3, y2, y1, y0]
+                    .iter()
+                    .fold(0, |v, &d| v * 10 + i32::from(d));
+                self.pos += 10;
+                return Ok((year, m1 * 10 + m0, d1 * 10 + d0));
+            }
+        }
+        let year = self.digits(4, "expected year")? as i32;
+        self.expect(b'-', "expected '-' after year")?;
+        let month = self.two("expected month")?;
+        self.expect(b'-', "expected '-' after month")?;
+        let day = self.two("expected day")?;
+        Ok((year, month, day))
+    }
+
     /// `hh:mm:ss[.frac]`.
     fn hms(&mut self) -> Result<(u8, u8, u8, u32), ParseError> {
         // Nearly every stamp is written exactly so: read it without a check and a possible error per
@@ -280,11 +302,7 @@ pub fn parse_clf(b: &[u8]) -> Result<(DateTime, usize), ParseError> {
 /// number of bytes consumed; error offsets are relative to `b`.
 pub fn parse_rfc3339(b: &[u8]) -> Result<(DateTime, usize), ParseError> {
     let mut c = Cursor { b, pos: 0 };
-    let year = c.digits(4, "expected year")? as i32;
-    c.expect(b'-', "expected '-' after year")?;
-    let month = c.two("expected month")?;
-    c.expect(b'-', "expected '-' after month")?;
-    let day = c.two("expected day")?;
+    let (year, month, day) = c.dashed_date()?;
     if !(c.eat(b'T') || c.eat(b't') || c.eat(b' ')) {
         return Err(ParseError::new("expected 'T'", c.pos));
     }
@@ -491,6 +509,11 @@ mod tests {
         assert_eq!(month_from_abbrev(b"Sept"), None);
         assert_eq!(month_from_abbrev(b"Ja"), None);
         assert_eq!(month_from_abbrev(b"Foo"), None);
+        assert_eq!(month_from_abbrev(b"jAN"), Some(1));
+        for bytes in (0..=255u8).flat_map(|x| [[x, b'a', b'n'], [b'j', x, b'n'], [b'j', b'a', x]]) {
+            let expected = bytes.to_ascii_lowercase() == *b"jan";
+            assert_eq!(month_from_abbrev(&bytes) == Some(1), expected, "{bytes:?}");
+        }
     }
 
     #[test]

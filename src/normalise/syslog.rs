@@ -268,8 +268,16 @@ fn drupal_fields<'a>(message: &mut &'a [u8], event: &mut Event<'a>) -> bool {
     true
 }
 
+/// Adds `labels`, which hold no duplicates.
 fn labels(event: &mut Event<'_>, labels: &[&'static str]) {
-    for label in labels {
-        event.label(*label);
+    if event.labels.is_empty() {
+        // The usual case (refinement labels come first): nothing to compare against.
+        event
+            .labels
+            .extend(labels.iter().map(|&label| label.into()));
+    } else {
+        for label in labels {
+            event.label(*label);
+        }
     }
 }

@@ -118,25 +118,22 @@ pub fn ip_text(raw: &[u8]) -> Option<Cow<'_, str>> {
 /// Whether `raw` is dotted-quad IPv4 text as `Ipv4Addr`'s parser accepts it (four decimal octets of at
 /// most 255, no leading zero), without its general-purpose parser: most addresses in logs are IPv4.
 fn is_ipv4(raw: &[u8]) -> bool {
-    // One pass, no splitting: the octet being read is `value`, written with `digits` digits.
-    let (mut dots, mut value, mut digits) = (0, 0u16, 0);
-    for &c in raw {
-        match c {
-            b'0'..=b'9' => {
-                if digits == 1 && value == 0 {
-                    return false; // a leading zero
-                }
-                value = value * 10 + u16::from(c - b'0');
-                digits += 1;
-                if value > 255 {
-                    return false;
-                }
-            }
-            b'.' if digits > 0 && dots < 3 => (dots, value, digits) = (dots + 1, 0, 0),
-            _ => return false,
+    let mut octets = 0;
+    for part in raw.split(|&b| b == b'.') {
+        octets += 1;
+        let canonical = match part {
+            [d] => d.is_ascii_digit(),
+            [b'1'..=b'9', d] => d.is_ascii_digit(),
+            [b'1', d, e] => d.is_ascii_digit() && e.is_ascii_digit(),
+            [b'2', b'0'..=b'4', d] => d.is_ascii_digit(),
+            [b'2', b'5', b'0'..=b'5'] => true,
+            _ => false,
+        };
+        if !canonical || octets > 4 {
+            return false;
         }
     }
-    dots == 3 && digits > 0
+    octets == 4
 }
 
 /// A decimal integer written canonically: no sign, no leading zero, at most 18 digits.
