@@ -22,21 +22,10 @@ use support::{Collector, CollectorOptions};
 
 const COLLECT: Duration = Duration::from_secs(60);
 
-/// An aggregator: a Kafka source reading raw access lines of `topic` in group `aggregators`, its
-/// `source_name` set to `name` (to tell aggregators apart at the collector), a TCP syslog sink.
+/// An aggregator: a Kafka source reading `format` lines of `topic` in group `aggregators`, its
+/// `source_name` set to `name` (to tell aggregators apart at the collector), a TCP syslog sink;
+/// `librdkafka` (`"key" = value` lines, or none) is added to its librdkafka settings.
 fn aggregator(
-    dir: &Path,
-    name: &str,
-    broker: &Broker,
-    topic: &str,
-    format: &str,
-    collector: &Collector,
-) -> PathBuf {
-    aggregator_with(dir, name, broker, topic, format, collector, "")
-}
-
-/// Like [`aggregator`], with `librdkafka` (`"key" = value` lines) added to its librdkafka settings.
-fn aggregator_with(
     dir: &Path,
     name: &str,
     broker: &Broker,
@@ -81,9 +70,9 @@ impl Scene {
         })
     }
 
-    /// The config of aggregator `name` with `librdkafka` settings added (see [`aggregator_with`]).
+    /// The config of aggregator `name` with `librdkafka` settings added (see [`aggregator`]).
     fn aggregator(&self, name: &str, librdkafka: &str) -> PathBuf {
-        aggregator_with(
+        aggregator(
             self.dir.path(),
             name,
             &self.broker,
@@ -120,6 +109,7 @@ async fn offsets_are_committed_only_over_delivered_events() {
         "siem.raw",
         "apache_access",
         &collector,
+        "",
     );
     blocking(|| broker.produce("siem.raw", 3, &lines(0, 1500)));
     let agent = Agent::start(&config);
@@ -424,6 +414,7 @@ async fn edge_events_pass_through_an_aggregator_unchanged() {
         "siem.events",
         "json",
         &collector,
+        "",
     ));
     let messages = collector.expect_messages(n, COLLECT).await;
     assert_exactly_once(&messages, n);
