@@ -87,9 +87,16 @@ pub fn month_from_abbrev(b: &[u8]) -> Option<u8> {
     })
 }
 
-/// Whether `year` is a Gregorian leap year.
-fn is_leap(year: i32) -> bool {
-    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+/// The days of `month` (1–12) in `year` (Gregorian); February has 29 when the year is not known.
+pub fn days_in_month(year: Option<i32>, month: u8) -> u8 {
+    match month {
+        2 => match year {
+            Some(y) if y % 4 != 0 || (y % 100 == 0 && y % 400 != 0) => 28,
+            _ => 29,
+        },
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
 }
 
 /// Checks the ranges of the civil fields (see [`DateTime`]'s invariants).
@@ -97,15 +104,7 @@ fn validate(dt: DateTime, at: usize) -> Result<DateTime, ParseError> {
     if !(1..=12).contains(&dt.month) {
         return Err(ParseError::new("month out of range", at));
     }
-    let max_day = match dt.month {
-        2 => match dt.year {
-            Some(y) if !is_leap(y) => 28,
-            _ => 29,
-        },
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    };
-    if dt.day == 0 || dt.day > max_day {
+    if dt.day == 0 || dt.day > days_in_month(dt.year, dt.month) {
         return Err(ParseError::new("day out of range", at));
     }
     if dt.hour > 23 {

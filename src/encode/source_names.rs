@@ -6,8 +6,11 @@ use crate::event::Event;
 /// The names of the last event encoded, with their encodings.
 #[derive(Debug, Default)]
 pub struct SourceNames {
-    /// `(device_name, source_name)` the encodings are of; `None` before the first event.
-    names: Option<(String, String)>,
+    /// The `device_name` and `source_name` the encodings are of (both empty before the first
+    /// event, when `kv` is empty too). Kept in place: a relay's names change with nearly every
+    /// event, and a copy into these buffers allocates nothing once they are large enough.
+    device_name: String,
+    source_name: String,
     /// ` device_name=… source_name=…` as the `kv` payload writes it.
     kv: Vec<u8>,
     /// `device_name` as the RFC 5424 HOSTNAME field.
@@ -19,17 +22,19 @@ impl SourceNames {
     /// by address: a name borrowed from a reused input buffer (a relayed sender's hostname) can hold
     /// other text at the same address.
     pub fn update(&mut self, event: &Event<'_>) {
-        let same = |(device, source): &(String, String)| {
-            device == event.device_name && source == event.source_name
-        };
-        if self.names.as_ref().is_some_and(same) {
+        let encoded = !self.kv.is_empty();
+        if encoded && self.device_name == event.device_name && self.source_name == event.source_name
+        {
             return;
         }
         self.kv.clear();
         super::kv::names(event.device_name, event.source_name, &mut self.kv);
         self.hostname.clear();
         super::envelope::hostname(event.device_name, &mut self.hostname);
-        self.names = Some((event.device_name.into(), event.source_name.into()));
+        self.device_name.clear();
+        self.device_name.push_str(event.device_name);
+        self.source_name.clear();
+        self.source_name.push_str(event.source_name);
     }
 
     /// The `kv` fields of the names (after [`SourceNames::update`]).

@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use jiff::tz::{AmbiguousOffset, TimeZone};
-use logferry_parsers::time::{days_from_civil, DateTime};
+use logferry_parsers::time::{days_from_civil, days_in_month, DateTime};
 
 use super::memo::Memo;
 use crate::event::EventTime;
@@ -141,14 +141,10 @@ impl SourceClock {
 
 /// Whether `dt` is a real date of `year` and a real time of day (its second is clamped to 59).
 fn is_real(year: i32, dt: &DateTime) -> bool {
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let days_in_month = match dt.month {
-        2 => 28 + u8::from(leap),
-        4 | 6 | 9 | 11 => 30,
-        1..=12 => 31,
-        _ => return false,
-    };
-    (1..=days_in_month).contains(&dt.day) && dt.hour < 24 && dt.minute < 60
+    (1..=12).contains(&dt.month)
+        && (1..=days_in_month(Some(year), dt.month)).contains(&dt.day)
+        && dt.hour < 24
+        && dt.minute < 60
 }
 
 /// A civil date-time, `None` if it does not exist.
