@@ -16,6 +16,7 @@ pub mod event;
 pub mod metrics;
 pub mod normalise;
 pub mod pipeline;
+pub mod pool;
 pub mod process;
 pub mod query;
 pub mod records;

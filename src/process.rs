@@ -10,14 +10,13 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::Bytes;
-
 use crate::batch::{AckToken, BatchSender, EncodedBatch, Receipt};
 use crate::config::WireFormat;
 use crate::encode::Encoder;
 use crate::event::{Event, EventTime, Value};
 use crate::metrics::{DeliveryTiming, SinkMetrics, SourceCounters};
 use crate::normalise::{Normaliser, RecordContext};
+use crate::pool::BufferPool;
 use crate::routing::{IndexBuilder, TopicTemplate};
 use crate::sources::tail::Chunk;
 use crate::tap::TapPoint;
@@ -40,6 +39,8 @@ struct Route {
     index: Option<IndexBuilder>,
     sinks: Vec<(BatchSender, Arc<SinkMetrics>)>,
     buffer: Vec<u8>,
+    /// Where `buffer` comes from and where sent batches' buffers return.
+    pool: BufferPool,
 }
 
 /// Who sent a chunk over the network (syslog and HTTP sources), and what that decides on its events.
@@ -106,6 +107,7 @@ impl Processor {
                     index: sink.topic.map(IndexBuilder::new),
                     sinks: vec![target],
                     buffer: Vec::new(),
+                    pool: BufferPool::default(),
                 }),
             }
         }
@@ -219,10 +221,10 @@ impl Processor {
         let ack = AckToken::timed(self.sink_count, receipt, timing);
         let mut delivered_to = 0;
         for route in &mut self.routes {
-            let capacity = route.buffer.capacity();
-            let bytes = std::mem::replace(&mut route.buffer, Vec::with_capacity(capacity));
+            let next = route.pool.take(route.buffer.capacity());
+            let bytes = std::mem::replace(&mut route.buffer, next);
             let batch = Arc::new(EncodedBatch {
-                bytes: Bytes::from(bytes),
+                bytes: route.pool.share(bytes),
                 events,
                 ack: ack.clone(),
                 index: route.index.as_mut().map(IndexBuilder::take),
