@@ -13,7 +13,7 @@ use bytes::Bytes;
 
 /// How many idle buffers a pool keeps: enough for the batches a sink holds in flight to come back
 /// while the processing stage fills the next ones.
-const IDLE_MAX: usize = 4;
+pub const IDLE_MAX: usize = 4;
 /// A buffer whose capacity grew beyond this (a burst of huge events) is freed, not kept, so one
 /// burst does not pin its memory for the life of the process.
 const KEPT_CAPACITY_MAX: usize = 8 << 20;

@@ -6,7 +6,8 @@
 //! The bound, in batches of at most [`CHUNK_BYTES`] of input each, encoded (the expansion of the
 //! encoding is measured from what the collector received):
 //! - memory buffer: the batch the source builds, `queue_batches` in the sink's queue, one being
-//!   written and `max_unacked_bytes` (plus one batch) waiting for the collector's acknowledgement;
+//!   written and `max_unacked_bytes` (plus one batch) waiting for the collector's acknowledgement,
+//!   and the idle buffers the processing stage keeps for reuse ([`IDLE_MAX`]);
 //! - disk buffer: the same plus the batch the buffer's writer holds, the record its reader holds and
 //!   the 2 batches queued between the buffer and the sink.
 //!
@@ -23,6 +24,7 @@ mod support;
 use std::path::Path;
 use std::time::Duration;
 
+use logferry::pool::IDLE_MAX;
 use support::agent::{append, outcome, scrape, write_agent_config, Agent, WAIT};
 use support::{unused_port, Collector, CollectorOptions, ReadMode};
 
@@ -95,7 +97,7 @@ async fn slow_collector(buffer: Buffer, lines: usize, slow: Duration) {
 
     let expansion = collector.bytes_received() as f64 / input_bytes as f64;
     let batch = (CHUNK_BYTES as f64 * expansion) as u64;
-    let mut batches = 1 + QUEUE_BATCHES + 1 + 1;
+    let mut batches = 1 + QUEUE_BATCHES + 1 + 1 + IDLE_MAX as u64;
     if let Buffer::Disk = buffer {
         batches += DISK_BUFFER_BATCHES;
     }

@@ -15,9 +15,11 @@
 # from the moment it listens to the receiver's last line (/proc/PID/stat), so startup is excluded;
 # messages per CPU-second = MESSAGES / that CPU; CPU covers every thread of the process. Also
 # shows the bytes each contender forwards per message. Prints medians and the ratio, writes
-# $WORK/summary.md.
+# $WORK/summary.md. Also records each contender's minor page faults (/proc/PID/stat) per run.
 #
-# Environment: N, RUNS, WORK (default /tmp/logferry-ingest), IN_PORT (15514), OUT_PORT (16515).
+# Environment: N, RUNS, WORK (default /tmp/logferry-ingest), IN_PORT (15514), OUT_PORT (16515);
+# CONTENDERS (default "logferry rsyslog"); LOGFERRY_B=path adds a contender "logferry-b" run from
+# another build of logferry, interleaved with the others, to compare two builds in one run.
 # Needs cargo, python3, openssl, rsyslog + rsyslog-gnutls (apt-get installed unless --no-install).
 set -euo pipefail
 
@@ -34,7 +36,7 @@ while [ $# -gt 0 ]; do
         -r) RUNS=$2; shift 2 ;;
         --no-build) BUILD=0; shift ;;
         --no-install) INSTALL=0; shift ;;
-        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
 done
@@ -42,6 +44,8 @@ HOST=127.0.0.1
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 HERE=$ROOT/benches/syslog_ingest
 LOGFERRY=$ROOT/target/release/logferry
+CONTENDERS=${CONTENDERS:-logferry rsyslog}
+if [ -n "${LOGFERRY_B:-}" ]; then CONTENDERS="$CONTENDERS logferry-b"; fi
 RECEIVER=$ROOT/target/release/examples/bench_receiver
 mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd)
@@ -68,7 +72,7 @@ if [ $BUILD = 1 ]; then
     log "cargo build --release --bin logferry --example bench_receiver"
     (cd "$ROOT" && cargo build --release --bin logferry --example bench_receiver)
 fi
-for bin in "$LOGFERRY" "$RECEIVER"; do
+for bin in "$LOGFERRY" "$RECEIVER" ${LOGFERRY_B:-}; do
     [ -x "$bin" ] || { echo "missing $bin: run without --no-build, or build it" >&2; exit 1; }
 done
 
@@ -132,11 +136,19 @@ proc_cpu() { # user+sys seconds of PID so far
     set -- $s
     awk -v u="${12}" -v k="${13}" -v t="$CLK_TCK" 'BEGIN { printf "%.2f", (u + k) / t }'
 }
+proc_minflt() { # minor page faults of PID so far
+    local s
+    s=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
+    s=${s##*) }
+    # shellcheck disable=SC2086
+    set -- $s
+    echo "$8"
+}
 status_field() { sed -n "s/.*\b$1=\([0-9]*\).*/\1/p" "$2" 2>/dev/null || true; }
 listening() { python3 -c "import socket,sys; socket.create_connection(('$HOST', $IN_PORT), 0.2).close()" 2>/dev/null; }
 
 RESULTS=$WORK/results.tsv
-printf 'contender\trun\tmsgs_per_cpu_s\tcpu_s\tmsgs_per_s\treceived\tbytes_out_per_msg\n' >"$RESULTS"
+printf 'contender\trun\tmsgs_per_cpu_s\tcpu_s\tmsgs_per_s\treceived\tbytes_out_per_msg\tminor_faults\n' >"$RESULTS"
 
 run_one() { # $1 contender, $2 run
     local c=$1 run=$2 dir=$WORK/run/$1-$2 i
@@ -149,8 +161,11 @@ run_one() { # $1 contender, $2 run
     grep -q READY "$dir/receiver.out" || { cat "$dir/receiver.err" >&2; echo "the receiver did not start" >&2; exit 1; }
     local cmd
     case $c in
-        logferry) write_logferry "$dir/logferry.toml" "$dir/data"
-                  cmd=(env LOGFERRY_LOG=warn "$LOGFERRY" run --config "$dir/logferry.toml") ;;
+        logferry|logferry-b)
+                  local bin=$LOGFERRY
+                  [ "$c" = logferry ] || bin=$LOGFERRY_B
+                  write_logferry "$dir/logferry.toml" "$dir/data"
+                  cmd=(env LOGFERRY_LOG=warn "$bin" run --config "$dir/logferry.toml") ;;
         rsyslog) mkdir -p "$dir/work"; write_rsyslog "$dir/rsyslog.conf" "$dir/work"
                  cmd=(rsyslogd -n -f "$dir/rsyslog.conf" -i "$dir/rsyslogd.pid") ;;
     esac
@@ -159,8 +174,8 @@ run_one() { # $1 contender, $2 run
     for i in $(seq 200); do listening && break; sleep 0.05; done
     listening || { cat "$dir/contender.err" >&2; echo "$c does not listen on $IN_PORT" >&2; exit 1; }
     cat "$INPUT" >/dev/null
-    local cpu0 t0
-    cpu0=$(proc_cpu "$cpid"); t0=$(date +%s%N)
+    local cpu0 t0 flt0
+    cpu0=$(proc_cpu "$cpid"); flt0=$(proc_minflt "$cpid"); t0=$(date +%s%N)
     python3 - "$INPUT" "$HOST" "$IN_PORT" <<'PY' &
 import socket, sys
 path, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -181,7 +196,7 @@ PY
         kill -0 "$cpid" 2>/dev/null || break
         sleep 0.05
     done
-    local cpu1; cpu1=$(proc_cpu "$cpid")
+    local cpu1 flt1; cpu1=$(proc_cpu "$cpid"); flt1=$(proc_minflt "$cpid")
     [ "${done_ns:-0}" -gt 0 ] || { log "$c $run: the receiver did not get all $N messages within 300 s"; kill "$spid" 2>/dev/null || true; }
     wait "$spid" 2>/dev/null || true
     kill -TERM "$cpid" 2>/dev/null || true; wait "$cpid" 2>/dev/null || true
@@ -190,20 +205,20 @@ PY
     received=$(status_field count "$st"); out_bytes=$(status_field bytes "$st")
     kill -TERM "$rpid" 2>/dev/null || true; wait "$rpid" 2>/dev/null || true
     PIDS=()
-    python3 - "$c" "$run" "$N" "$cpu0" "$cpu1" "$t0" "${done_ns:-0}" "$received" "${out_bytes:-0}" >>"$RESULTS" <<'PY'
+    python3 - "$c" "$run" "$N" "$cpu0" "$cpu1" "$t0" "${done_ns:-0}" "$received" "${out_bytes:-0}" "$((flt1 - flt0))" >>"$RESULTS" <<'PY'
 import sys
-c, run, n, cpu0, cpu1, t0, done, rec, out = sys.argv[1:]
+c, run, n, cpu0, cpu1, t0, done, rec, out, faults = sys.argv[1:]
 n, cpu = int(n), float(cpu1) - float(cpu0)
 rate = n / ((int(done) - int(t0)) / 1e9) if int(done) > 0 else 0
 per_msg = int(out) / int(rec) if int(rec) > 0 else 0
-print(f"{c}\t{run}\t{n / cpu if cpu > 0 else 0:.0f}\t{cpu:.2f}\t{rate:.0f}\t{rec}\t{per_msg:.0f}")
+print(f"{c}\t{run}\t{n / cpu if cpu > 0 else 0:.0f}\t{cpu:.2f}\t{rate:.0f}\t{rec}\t{per_msg:.0f}\t{faults}")
 PY
-    tail -1 "$RESULTS" | awk -F'\t' '{printf "  %-9s run %s: %9s msgs/CPU-s  cpu %6ss  %9s msgs/s  received %s  %s bytes out/msg\n", $1, $2, $3, $4, $5, $6, $7}' >&2
+    tail -1 "$RESULTS" | awk -F'\t' '{printf "  %-10s run %s: %9s msgs/CPU-s  cpu %6ss  %9s msgs/s  received %s  %s bytes out/msg  %s page faults\n", $1, $2, $3, $4, $5, $6, $7, $8}' >&2
 }
 
 log "N=$N, runs=$RUNS, work=$WORK"
 for run in $(seq "$RUNS"); do
-    for c in logferry rsyslog; do run_one "$c" "$run"; done
+    for c in $CONTENDERS; do run_one "$c" "$run"; done
 done
 python3 - "$RESULTS" "$N" "$RUNS" "$WORK/summary.md" <<'PY'
 import csv, statistics, sys
@@ -211,15 +226,15 @@ path, n, runs, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4
 rows = list(csv.DictReader(open(path), delimiter="\t"))
 med = {}
 lines = [f"N = {n} messages, {runs} run(s) each; medians.", "",
-         "| contender | msgs per CPU-second | CPU-s | msgs/s | received | bytes out per msg |", "|---|---:|---:|---:|---|---:|"]
-for c in ("logferry", "rsyslog"):
+         "| contender | msgs per CPU-second | CPU-s | msgs/s | received | bytes out per msg | page faults |", "|---|---:|---:|---:|---|---:|---:|"]
+for c in dict.fromkeys(r["contender"] for r in rows):
     rs = [r for r in rows if r["contender"] == c]
     if not rs:
         continue
-    m = {k: statistics.median(float(r[k]) for r in rs) for k in ("msgs_per_cpu_s", "cpu_s", "msgs_per_s", "bytes_out_per_msg")}
+    m = {k: statistics.median(float(r[k]) for r in rs) for k in ("msgs_per_cpu_s", "cpu_s", "msgs_per_s", "bytes_out_per_msg", "minor_faults")}
     med[c] = m
     rec = ",".join(sorted(set(r["received"] for r in rs)))
-    lines.append(f"| {c} | {m['msgs_per_cpu_s']:,.0f} | {m['cpu_s']:.2f} | {m['msgs_per_s']:,.0f} | {rec} | {m['bytes_out_per_msg']:.0f} |")
+    lines.append(f"| {c} | {m['msgs_per_cpu_s']:,.0f} | {m['cpu_s']:.2f} | {m['msgs_per_s']:,.0f} | {rec} | {m['bytes_out_per_msg']:.0f} | {m['minor_faults']:,.0f} |")
 if "logferry" in med and "rsyslog" in med and med["rsyslog"]["msgs_per_cpu_s"] > 0:
     ratio = med["logferry"]["msgs_per_cpu_s"] / med["rsyslog"]["msgs_per_cpu_s"]
     lines += ["", f"logferry / rsyslog messages per CPU-second: {ratio:.2f}x (goal >= 3x): {'met' if ratio >= 3 else 'NOT met'}"]
