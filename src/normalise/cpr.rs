@@ -11,6 +11,7 @@ use std::fmt::Write;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use super::text::lies_within;
 use crate::event::{Event, Value};
 
 /// Replaces CPR numbers in strings.
@@ -45,20 +46,16 @@ impl CprRedactor {
     ///
     /// A field borrowed from inside a `msg` that holds no CPR number is not scanned again: a CPR number
     /// is defined on the record's text, and that text was just found to hold none.
-    pub fn redact_event(&self, event: &mut Event<'_>) -> bool {
-        let clean_msg = match &event.msg {
-            Cow::Borrowed(msg) => Some(msg.as_bytes().as_ptr_range()),
-            Cow::Owned(_) => None,
-        };
+    pub fn redact_event<'a>(&self, event: &mut Event<'a>) -> bool {
         let mut any = self.redact_cow(&mut event.msg);
-        let clean_msg = clean_msg.filter(|_| !any);
+        // Still borrowed after the scan: nothing was replaced in it.
+        let clean_msg: &[u8] = match &event.msg {
+            Cow::Borrowed(msg) => msg.as_bytes(),
+            Cow::Owned(_) => &[],
+        };
         for field in &mut event.fields {
             match &mut field.value {
-                Value::Str(Cow::Borrowed(s))
-                    if clean_msg.as_ref().is_some_and(|msg| {
-                        let range = s.as_bytes().as_ptr_range();
-                        msg.start <= range.start && range.end <= msg.end
-                    }) => {}
+                Value::Str(Cow::Borrowed(s)) if lies_within(s.as_bytes(), clean_msg) => {}
                 // Too short to hold a CPR number: not worth a call.
                 Value::Str(s) if s.len() < 10 => {}
                 Value::Str(s) => any |= self.redact_cow(s),

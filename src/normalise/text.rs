@@ -15,6 +15,13 @@ pub fn lossy(bytes: &[u8]) -> Cow<'_, str> {
     }
 }
 
+/// Whether `part` lies inside `whole`: is a slice of those very bytes, not merely equal to some of
+/// them. An empty `whole` holds nothing.
+pub fn lies_within(part: &[u8], whole: &[u8]) -> bool {
+    let (start, whole_start) = (part.as_ptr() as usize, whole.as_ptr() as usize);
+    !whole.is_empty() && start >= whole_start && start + part.len() <= whole_start + whole.len()
+}
+
 /// A record's bytes with their UTF-8 check done once: a field cut from the record becomes text by
 /// slicing the checked text (O(1)), not by checking its bytes again.
 #[derive(Debug, Clone, Copy, Default)]
@@ -192,22 +199,19 @@ fn ascii_snake_case(name: &[u8]) -> String {
                     }
                     _ => false,
                 };
-                if boundary && !out.is_empty() && !out.ends_with('_') {
-                    out.push('_');
+                if boundary {
+                    separate(&mut out);
                 }
                 out.push(char::from(c.to_ascii_lowercase()));
             } else {
                 out.push(char::from(c));
             }
-        } else if !out.is_empty() && !out.ends_with('_') {
-            out.push('_');
+        } else {
+            separate(&mut out);
         }
         prev = Some(c);
     }
-    while out.ends_with('_') {
-        out.pop();
-    }
-    out
+    without_trailing_separator(out)
 }
 
 /// [`snake_case`] of any name.
@@ -224,18 +228,31 @@ fn unicode_snake_case(name: &str) -> String {
                     Some(p) if p.is_uppercase() => next.is_some_and(|n| n.is_lowercase()),
                     _ => false,
                 };
-                if boundary && !out.is_empty() && !out.ends_with('_') {
-                    out.push('_');
+                if boundary {
+                    separate(&mut out);
                 }
                 out.extend(c.to_lowercase());
             } else {
                 out.push(c);
             }
-        } else if !out.is_empty() && !out.ends_with('_') {
-            out.push('_');
+        } else {
+            separate(&mut out);
         }
         prev = Some(c);
     }
+    without_trailing_separator(out)
+}
+
+/// Ends the word written so far with `_`, unless nothing is written yet or it already ends so: a
+/// snake_case name has no leading and no doubled underscores.
+fn separate(out: &mut String) {
+    if !out.is_empty() && !out.ends_with('_') {
+        out.push('_');
+    }
+}
+
+/// `out` without the underscore a trailing separator left.
+fn without_trailing_separator(mut out: String) -> String {
     while out.ends_with('_') {
         out.pop();
     }
@@ -256,6 +273,22 @@ mod tests {
         assert_eq!(snake_case("already_snake"), "already_snake");
         assert_eq!(snake_case("x-forwarded-for"), "x_forwarded_for");
         assert_eq!(snake_case("@timestamp"), "timestamp");
+    }
+
+    #[test]
+    fn lies_within_means_the_same_bytes() {
+        let whole = b"Failed password for root";
+        assert!(lies_within(&whole[7..15], whole));
+        assert!(lies_within(whole, whole));
+        assert!(lies_within(&whole[24..], whole), "the empty end");
+        let copy = whole[7..15].to_vec();
+        assert!(!lies_within(&copy, whole), "equal bytes elsewhere");
+        assert!(
+            !lies_within(&whole[..0], &whole[..0]),
+            "an empty whole holds nothing"
+        );
+        let (left, right) = whole.split_at(10);
+        assert!(!lies_within(whole, left) && !lies_within(whole, right));
     }
 
     #[test]
