@@ -329,14 +329,16 @@ async fn the_group_leader_killed_loses_nothing_once_the_survivor_restarts() {
 
 /// The broker is killed (SIGKILL) and started again mid-stream: the aggregator reconnects and reads
 /// on from where it was. The test broker keeps everything in memory and comes back empty, so the
-/// test writes the log back as it was (same events, same offsets: what a durable broker keeps)
-/// before the new events; every event then arrives exactly once: none read twice, none skipped.
+/// test puts back what a durable broker keeps: the log (same events, same offsets) and the group's
+/// commits. It does so while the agent is paused (SIGSTOP, after the agent has seen the broker go),
+/// so that the agent cannot rejoin an empty group in between and read the partitions again from
+/// the start. Every event then arrives exactly once: none read twice, none skipped.
 ///
 /// One thing a durable broker keeps and this one cannot: the topic's id. The re-created topic has a
 /// new one, and librdkafka 2.12.1 sometimes crashes (SIGSEGV in its metadata cache) when it sees a
 /// topic's id change (docs/scale-out.md, "Tested against tansu", 5.). The test then does what
 /// systemd's `Restart=on-failure` does, starts the agent again, and asks for every event at least
-/// once: the commits went with the old broker, so the restarted agent reads the partitions again.
+/// once: what the crashed agent delivered after its last commit comes again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broker_restarted_mid_stream_the_aggregator_reads_on() {
     let Some(mut scene) = Scene::start().await else {
@@ -349,13 +351,27 @@ async fn broker_restarted_mid_stream_the_aggregator_reads_on() {
     blocking(|| broker.produce("siem.raw", 2, &lines(0, 1000)));
     let before = collector.expect_messages(1000, COLLECT).await;
     assert_exactly_once(&before, 1000);
+    let commits = vec![500, 500];
+    let deadline = tokio::time::Instant::now() + COLLECT;
+    while blocking(|| broker.committed("aggregators", "siem.raw", 2)) != commits {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the delivered events were not committed"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 
+    broker.kill();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    agent.signal("STOP");
     blocking(|| {
         broker.restart();
         broker.create_topic("siem.raw", 2);
         broker.produce("siem.raw", 2, &lines(0, 1000));
-        broker.produce("siem.raw", 2, &lines(1000, 1400));
+        broker.commit("aggregators", "siem.raw", &commits);
     });
+    agent.signal("CONT");
+    blocking(|| broker.produce("siem.raw", 2, &lines(1000, 1400)));
     let mut crashed = None;
     let deadline = tokio::time::Instant::now() + COLLECT;
     while tally(&collector.messages()).len() < 1400 && tokio::time::Instant::now() < deadline {

@@ -13,9 +13,9 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
-use rdkafka::{ClientConfig, Message};
+use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 use tempfile::TempDir;
 
 /// How long the harness waits for the broker to listen or for messages to arrive.
@@ -142,7 +142,7 @@ impl Broker {
         }
     }
 
-    /// Starts the broker again on the same port and storage.
+    /// Starts the broker again on the same port (killing it first if it runs); it comes back empty.
     pub fn restart(&mut self) {
         self.kill();
         self.launch();
@@ -193,6 +193,49 @@ impl Broker {
             .expect("test consumer");
         consumer.subscribe(topics).expect("subscribe");
         consumer
+    }
+
+    /// The offsets `group` has committed on partitions `0..partitions` of `topic` (-1: none yet).
+    /// Asks the group coordinator (OffsetFetch) without joining the group.
+    pub fn committed(&self, group: &str, topic: &str, partitions: i32) -> Vec<i64> {
+        let mut list = TopicPartitionList::new();
+        for p in 0..partitions {
+            list.add_partition(topic, p);
+        }
+        let committed = self
+            .group_client(group)
+            .committed_offsets(list, BROKER_WAIT)
+            .expect("the broker answers an offset fetch");
+        (0..partitions)
+            .map(
+                |p| match committed.find_partition(topic, p).map(|e| e.offset()) {
+                    Some(Offset::Offset(o)) => o,
+                    _ => -1,
+                },
+            )
+            .collect()
+    }
+
+    /// Commits `offsets` (one per partition, from 0) of `topic` for `group`, as a client outside
+    /// the group (OffsetCommit with no generation): what a durable broker would have kept.
+    pub fn commit(&self, group: &str, topic: &str, offsets: &[i64]) {
+        let mut list = TopicPartitionList::new();
+        for (p, o) in offsets.iter().enumerate() {
+            list.add_partition_offset(topic, p as i32, Offset::Offset(*o))
+                .expect("a valid offset");
+        }
+        self.group_client(group)
+            .commit(&list, CommitMode::Sync)
+            .expect("the broker takes the commit");
+    }
+
+    fn group_client(&self, group: &str) -> BaseConsumer {
+        ClientConfig::new()
+            .set("bootstrap.servers", self.address())
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .create()
+            .expect("test group client")
     }
 
     /// Reads `topics` until `expected` messages arrived, or [`BROKER_WAIT`] passed without a new one.
