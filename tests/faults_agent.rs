@@ -229,26 +229,25 @@ async fn a_read_only_data_dir_keeps_the_previous_checkpoints_and_recovers() {
     let before = wait_for_state("first checkpoint", &|t| {
         t.contains(&format!("\"offset\": {size}"))
     });
+    // The agent logs just after writing the file it reports on: the test may look in between.
+    let wait_for_log = |line: &str| {
+        let deadline = Instant::now() + WAIT;
+        while !std::fs::read_to_string(&agent_log).unwrap().contains(line) {
+            assert!(Instant::now() < deadline, "not logged: {line}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
     set_mode(&data, 0o555);
     append(&log, 100, 200);
     assert!(collector.wait_for(200, WAIT).await);
-    let deadline = Instant::now() + WAIT;
-    while !std::fs::read_to_string(&agent_log)
-        .unwrap()
-        .contains("cannot write checkpoints")
-    {
-        assert!(Instant::now() < deadline, "no error logged");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for_log("cannot write checkpoints");
     assert_eq!(std::fs::read_to_string(&state).unwrap(), before);
     set_mode(&data, 0o755);
     let size = std::fs::metadata(&log).unwrap().len();
     wait_for_state("checkpoint after recovery", &|t| {
         t.contains(&format!("\"offset\": {size}"))
     });
-    assert!(std::fs::read_to_string(&agent_log)
-        .unwrap()
-        .contains("checkpoints written again"));
+    wait_for_log("checkpoints written again");
     agent.stop();
     assert_eq!(
         outcome("data_dir read-only", &collector.messages(), 200),
