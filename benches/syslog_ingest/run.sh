@@ -128,21 +128,16 @@ EOF
 }
 
 CLK_TCK=$(getconf CLK_TCK)
-proc_cpu() { # user+sys seconds of PID so far
+stat_fields() { # /proc/PID/stat after the command name (whose brackets may hold spaces): $1 = state
     local s
-    s=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
-    s=${s##*) }
-    # shellcheck disable=SC2086
-    set -- $s
-    awk -v u="${12}" -v k="${13}" -v t="$CLK_TCK" 'BEGIN { printf "%.2f", (u + k) / t }'
+    s=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+    echo "${s##*) }"
 }
-proc_minflt() { # minor page faults of PID so far
-    local s
-    s=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
-    s=${s##*) }
-    # shellcheck disable=SC2086
-    set -- $s
-    echo "$8"
+proc_cpu() { # user+sys seconds of PID so far (0 once it has gone)
+    stat_fields "$1" | awk -v t="$CLK_TCK" '{ c = ($12 + $13) / t } END { printf "%.2f", c }'
+}
+proc_minflt() { # minor page faults of PID so far (0 once it has gone)
+    stat_fields "$1" | awk '{ f = $8 } END { print f + 0 }'
 }
 status_field() { sed -n "s/.*\b$1=\([0-9]*\).*/\1/p" "$2" 2>/dev/null || true; }
 listening() { python3 -c "import socket,sys; socket.create_connection(('$HOST', $IN_PORT), 0.2).close()" 2>/dev/null; }

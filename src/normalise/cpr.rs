@@ -46,7 +46,7 @@ impl CprRedactor {
     ///
     /// A field borrowed from inside a `msg` that holds no CPR number is not scanned again: a CPR number
     /// is defined on the record's text, and that text was just found to hold none.
-    pub fn redact_event<'a>(&self, event: &mut Event<'a>) -> bool {
+    pub fn redact_event(&self, event: &mut Event<'_>) -> bool {
         let mut any = self.redact_cow(&mut event.msg);
         // Still borrowed after the scan: nothing was replaced in it.
         let clean_msg: &[u8] = match &event.msg {
