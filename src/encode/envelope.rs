@@ -4,6 +4,7 @@
 //! in the log). Header fields longer than RFC 5424 allows are cut, never rejected; characters outside
 //! printable US-ASCII become `_`; an empty field is `-`.
 
+use super::append::append;
 use super::scan;
 use crate::event::{Event, Value};
 
@@ -30,7 +31,7 @@ pub fn write_header(
     let mut int = itoa::Buffer::new();
     let pri = u16::from(event.facility.min(23)) * 8 + u16::from(event.severity.min(7));
     out.push(b'<');
-    out.extend_from_slice(int.format(pri).as_bytes());
+    append(out, int.format(pri).as_bytes());
     out.extend_from_slice(b">1 ");
     let key = (
         event.time.unix,
@@ -41,9 +42,9 @@ pub fn write_header(
         cache.timestamp(event);
         cache.key = Some(key);
     }
-    out.extend_from_slice(&cache.text);
+    append(out, &cache.text);
     out.push(b' ');
-    out.extend_from_slice(hostname);
+    append(out, hostname);
     out.push(b' ');
     let (process, process_id) = process_fields(event);
     match process {
@@ -52,7 +53,7 @@ pub fn write_header(
     }
     out.push(b' ');
     match process_id {
-        Some(Value::Int(pid)) => out.extend_from_slice(int.format(*pid).as_bytes()),
+        Some(Value::Int(pid)) => append(out, int.format(*pid).as_bytes()),
         Some(Value::Str(pid)) => header_field(pid, 128, out),
         _ => out.push(b'-'),
     }
@@ -87,7 +88,7 @@ fn header_field(text: &str, max: usize, out: &mut Vec<u8>) {
     }
     let text = &text.as_bytes()[..text.len().min(max)];
     if scan::all_printable(text) {
-        out.extend_from_slice(text);
+        append(out, text);
     } else {
         out.extend(
             text.iter()

@@ -1,12 +1,13 @@
 //! The `json` payload: one flat JSON object per event, `label` as an array, numbers as numbers.
 
+use super::append::append;
 use crate::event::{Event, Value};
 
 /// Appends the `json` payload of `event` to `out`.
 pub fn write(event: &Event<'_>, include_msg: bool, out: &mut Vec<u8>) {
     let mut int = itoa::Buffer::new();
     out.extend_from_slice(b"{\"log_ts\":");
-    out.extend_from_slice(int.format(event.time.unix).as_bytes());
+    append(out, int.format(event.time.unix).as_bytes());
     out.extend_from_slice(b",\"norm_id\":");
     string(event.norm_id, out);
     if !event.labels.is_empty() {
@@ -24,8 +25,8 @@ pub fn write(event: &Event<'_>, include_msg: bool, out: &mut Vec<u8>) {
         string(&field.name, out);
         out.push(b':');
         match &field.value {
-            Value::Int(n) => out.extend_from_slice(int.format(*n).as_bytes()),
-            Value::Float(f) => out.extend_from_slice(float_text(*f).as_bytes()),
+            Value::Int(n) => append(out, int.format(*n).as_bytes()),
+            Value::Float(f) => append(out, float_text(*f).as_bytes()),
             Value::Ip(s) | Value::Str(s) => string(s, out),
         }
     }
@@ -34,9 +35,9 @@ pub fn write(event: &Event<'_>, include_msg: bool, out: &mut Vec<u8>) {
     out.extend_from_slice(b",\"source_name\":");
     string(event.source_name, out);
     out.extend_from_slice(b",\"severity\":");
-    out.extend_from_slice(int.format(event.severity).as_bytes());
+    append(out, int.format(event.severity).as_bytes());
     out.extend_from_slice(b",\"facility\":");
-    out.extend_from_slice(int.format(event.facility).as_bytes());
+    append(out, int.format(event.facility).as_bytes());
     if include_msg {
         out.extend_from_slice(b",\"msg\":");
         string(&event.msg, out);

@@ -4,6 +4,7 @@
 //! `\\`, `\n`, `\r`, `\t` escaped, and other control characters written as `\u00XX`.
 //! `label` is one comma-joined value.
 
+use super::append::append;
 use super::scan;
 use crate::event::{Event, Value};
 use crate::normalise::text::lies_within;
@@ -21,20 +22,20 @@ pub fn write(event: &Event<'_>, include_msg: bool, names: &[u8], out: &mut Vec<u
     };
     let mut int = itoa::Buffer::new();
     out.extend_from_slice(b"log_ts=");
-    out.extend_from_slice(int.format(event.time.unix).as_bytes());
+    append(out, int.format(event.time.unix).as_bytes());
     out.extend_from_slice(b" norm_id=");
-    out.extend_from_slice(event.norm_id.as_bytes());
+    append(out, event.norm_id.as_bytes());
     if !event.labels.is_empty() {
         out.extend_from_slice(b" label=");
         labels(event, out);
     }
     for field in &event.fields {
         out.push(b' ');
-        out.extend_from_slice(field.name.as_bytes());
+        append(out, field.name.as_bytes());
         out.push(b'=');
         match &field.value {
-            Value::Int(n) => out.extend_from_slice(int.format(*n).as_bytes()),
-            Value::Float(f) => out.extend_from_slice(super::json::float_text(*f).as_bytes()),
+            Value::Int(n) => append(out, int.format(*n).as_bytes()),
+            Value::Float(f) => append(out, super::json::float_text(*f).as_bytes()),
             Value::Ip(s) | Value::Str(s) => {
                 let bytes = s.as_bytes();
                 let flags = if lies_within(bytes, clean) {
@@ -46,11 +47,11 @@ pub fn write(event: &Event<'_>, include_msg: bool, names: &[u8], out: &mut Vec<u
             }
         }
     }
-    out.extend_from_slice(names);
+    append(out, names);
     out.extend_from_slice(b" severity=");
-    out.extend_from_slice(int.format(event.severity).as_bytes());
+    append(out, int.format(event.severity).as_bytes());
     out.extend_from_slice(b" facility=");
-    out.extend_from_slice(int.format(event.facility).as_bytes());
+    append(out, int.format(event.facility).as_bytes());
     if include_msg {
         out.extend_from_slice(b" msg=");
         flagged(msg, msg_flags, out);
@@ -80,7 +81,7 @@ fn labels(event: &Event<'_>, out: &mut Vec<u8>) {
             out.push(b',');
         }
         // Labels are alphanumeric words: nothing to escape.
-        out.extend_from_slice(label.as_bytes());
+        append(out, label.as_bytes());
     }
     out.push(b'"');
 }
@@ -97,13 +98,13 @@ fn string(text: &str, out: &mut Vec<u8>) {
 #[inline(always)]
 fn flagged(bytes: &[u8], flags: u8, out: &mut Vec<u8>) {
     if flags == 0 && !bytes.is_empty() {
-        out.extend_from_slice(bytes);
+        append(out, bytes);
         return;
     }
     out.reserve(bytes.len() + 2);
     out.push(b'"');
     if flags & scan::ESCAPE == 0 {
-        out.extend_from_slice(bytes);
+        append(out, bytes);
     } else {
         escape_each(bytes, out);
     }
@@ -115,7 +116,7 @@ fn escape_each(bytes: &[u8], out: &mut Vec<u8>) {
     let mut rest = bytes;
     loop {
         let clean = scan::escape_free_prefix(rest);
-        out.extend_from_slice(&rest[..clean]);
+        append(out, &rest[..clean]);
         let Some(&b) = rest.get(clean) else { break };
         escape(b, out);
         rest = &rest[clean + 1..];

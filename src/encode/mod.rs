@@ -5,6 +5,7 @@
 //! `device_name source_name severity facility`, `msg`, then `parse_error` (the schema's worked
 //! example for unparsed records puts it after `msg`). No encoding writes a raw CR or LF.
 
+mod append;
 pub mod envelope;
 pub mod json;
 pub mod kv;
@@ -13,6 +14,7 @@ mod source_names;
 
 use crate::config::{Encoding, Framing, WireFormat};
 use crate::event::Event;
+use append::append;
 
 /// Encodes events in one wire format, keeping buffers and the last header timestamp between events.
 #[derive(Debug)]
@@ -62,7 +64,7 @@ impl Encoder {
             Framing::Lf => out.push(b'\n'),
             Framing::OctetCounting => {
                 let mut len = itoa::Buffer::new();
-                out.extend_from_slice(len.format(self.scratch.len()).as_bytes());
+                append(out, len.format(self.scratch.len()).as_bytes());
                 out.push(b' ');
                 out.extend_from_slice(&self.scratch);
             }
