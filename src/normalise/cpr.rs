@@ -11,6 +11,7 @@ use std::fmt::Write;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use super::digit_runs;
 use super::text::lies_within;
 use crate::event::{Event, Value};
 
@@ -84,37 +85,28 @@ impl CprRedactor {
 
     /// `text` with every CPR number replaced, or `None` when it holds none.
     ///
-    /// Only digit runs of exactly 6 or 10 can start a CPR number, so the scan looks at every sixth byte
-    /// and only walks a run when that byte is a digit. Invariant of the loop: `bytes[i - 1]` is not a
-    /// digit, so a run found around `i + 5` starts at `i` at the earliest.
+    /// Only a maximal digit run of exactly 6 or 10 can start a CPR number, so only the runs of six or
+    /// more that [`digit_runs::next_run_start`] finds are looked at.
     pub fn redact(&self, text: &str) -> Option<String> {
         let bytes = text.as_bytes();
-        let digit = |i: usize| bytes.get(i).is_some_and(u8::is_ascii_digit);
         let mut out: Option<String> = None;
         let mut copied = 0;
-        let mut i = 0;
-        while let Some(probe) = bytes.get(i + 5) {
-            if !probe.is_ascii_digit() {
-                i += 6;
-                continue;
-            }
-            let mut start = i + 5;
-            while start > i && digit(start - 1) {
-                start -= 1;
-            }
-            let mut end = i + 6;
-            while digit(end) {
+        let mut from = 0;
+        while let Some(start) = digit_runs::next_run_start(bytes, from) {
+            let mut end = start + 6;
+            while bytes.get(end).is_some_and(u8::is_ascii_digit) {
                 end += 1;
             }
-            let mut next = end + 1;
+            // `end` is the end of the run, and so is the end of a CPR number found there: the
+            // next search starts at the end of a run, as `next_run_start` asks.
+            from = end;
             if let Some((cpr_end, digits)) = cpr_at(bytes, start, end) {
                 let out = out.get_or_insert_with(|| String::with_capacity(text.len() + 8));
                 out.push_str(&text[copied..start]);
                 self.write_pseudonym(&digits, out);
                 copied = cpr_end;
-                next = cpr_end;
+                from = cpr_end;
             }
-            i = next;
         }
         out.map(|mut out| {
             out.push_str(&text[copied..]);
@@ -241,7 +233,7 @@ mod tests {
         let r = CprRedactor::without_key();
         let mut rng = fastrand::Rng::with_seed(7);
         for _ in 0..20_000 {
-            let text: String = (0..rng.usize(0..40))
+            let text: String = (0..rng.usize(0..80))
                 .map(|_| *rng.choice(b"0112-x ").unwrap() as char)
                 .collect();
             let got = r.redact(&text).unwrap_or_else(|| text.clone());

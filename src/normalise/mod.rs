@@ -8,6 +8,7 @@ pub mod access;
 pub mod audit;
 pub mod auto;
 pub mod cpr;
+mod digit_runs;
 pub mod ipv6_text;
 pub mod java;
 pub mod json;
