@@ -97,8 +97,8 @@ impl CprRedactor {
             while bytes.get(end).is_some_and(u8::is_ascii_digit) {
                 end += 1;
             }
-            // `end` is the end of the run, and so is the end of a CPR number found there: the
-            // next search starts at the end of a run, as `next_run_start` asks.
+            // The next search starts at the end of a digit run, as `next_run_start` asks: the end
+            // of this run, or (below) of a dashed number's serial.
             from = end;
             if let Some((cpr_end, digits)) = cpr_at(bytes, start, end) {
                 let out = out.get_or_insert_with(|| String::with_capacity(text.len() + 8));
