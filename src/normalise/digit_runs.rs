@@ -118,6 +118,18 @@ mod tests {
     }
 
     #[test]
+    fn the_mask_marks_exactly_the_digits() {
+        for b in 0..=255u8 {
+            for at in 0..16 {
+                let mut window = [b'x'; 16];
+                window[at] = b;
+                let expected = if b.is_ascii_digit() { 1 << at } else { 0 };
+                assert_eq!(digit_mask(&window), expected, "{b:#x} at {at}");
+            }
+        }
+    }
+
+    #[test]
     fn a_run_started_before_from_is_not_reported() {
         assert_eq!(next_run_start(b"x1234567 123456", 2), Some(9));
     }
