@@ -51,10 +51,10 @@ fn mask_at(bytes: &[u8], at: usize) -> u64 {
         // The last 16 bytes, shifted so that bit 0 is byte `at`.
         return digit_mask(bytes[tail..].try_into().expect("a 16-byte slice")) >> (at - tail);
     }
-    bytes[at..]
-        .iter()
-        .enumerate()
-        .fold(0, |mask, (i, b)| mask | u64::from(b.is_ascii_digit()) << i)
+    // Shorter than one window: its bytes, zero-padded (zero is not a digit).
+    let mut window = [0; 16];
+    window[..len - at].copy_from_slice(&bytes[at..]);
+    digit_mask(&window)
 }
 
 /// Bit i is set when byte i of `window` is an ASCII digit.
